@@ -1,0 +1,56 @@
+/**
+ * The gorch model in memory. A document (DESIGN §1) is parsed once into a `Graph`:
+ * normalized nodes plus the edges in compressed sparse row form, both directions, so that
+ * every walk the engine or the exporters make costs O(V+E) and memory never holds an N×N
+ * matrix.
+ */
+
+/** Retry policy of one node: `count` extra attempts, exponential backoff from `backoff_s`. */
+export interface RetryPolicy {
+  count: number;
+  backoff_s: number;
+}
+
+/** A node as the API and executors see it, after normalization (no nulls, `output` only). */
+export interface GorchNode {
+  id: number;
+  name: string;
+  target: string;
+  engine: string;
+  artifact: string;
+  args: string[];
+  output: Record<string, string>;
+  timeout?: number;
+  retries?: RetryPolicy;
+}
+
+/** A `KEY=get_attribute NODE:ATTR` argument, resolved against `source` at dispatch time. */
+export interface AttributeRef {
+  /** index into the node's args */
+  arg: number;
+  key: string;
+  /** id of the upstream node whose output is read */
+  source: number;
+  attribute: string;
+}
+
+export interface Graph {
+  name: string;
+  nodes: GorchNode[];
+  /** successors of node i: succ[succStart[i] .. succStart[i+1]) */
+  succStart: Uint32Array;
+  succ: Uint32Array;
+  /** predecessors of node i: pred[predStart[i] .. predStart[i+1]) */
+  predStart: Uint32Array;
+  pred: Uint32Array;
+  /** get_attribute references, by node id (absent when the node has none) */
+  refs: Map<number, AttributeRef[]>;
+  /** whether the document came as a `digraph` matrix (GET answers in the same form) */
+  matrix: boolean;
+  /** graph timeout in seconds from the document, if any */
+  timeout?: number;
+}
+
+export function edgeCount(graph: Graph): number {
+  return graph.succ.length;
+}
