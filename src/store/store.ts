@@ -82,7 +82,7 @@ export interface ListQuery {
   limit: number;
   /** opaque cursor from a previous page */
   cursor?: string;
-  /** only runs in these states */
+  /** only runs in these states (an empty list matches no run) */
   states?: number[];
 }
 
@@ -90,6 +90,11 @@ export interface RunPage {
   runs: RunSummary[];
   /** present when more runs follow */
   nextCursor?: string;
+}
+
+/** A `ListQuery.cursor` that `listRuns` did not issue: the API answers 400. */
+export class InvalidCursorError extends Error {
+  override name = 'InvalidCursorError';
 }
 
 export type CreateResult = { created: true; id: string } | { created: false; id: string };
@@ -103,9 +108,17 @@ export interface Store {
   getRun(id: string): Promise<RunRecord | undefined>;
   /** All nodes of a run, ordered by node id; empty when the run does not exist. */
   getNodes(id: string): Promise<NodeRecord[]>;
-  /** Newest first (createdAt, then id, descending); the cursor is stable under inserts. */
+  /**
+   * Newest first by a store-assigned insertion sequence (the same order as createdAt unless
+   * the writers' clocks disagree); the cursor is stable under inserts.
+   * Throws `InvalidCursorError` for a cursor it did not issue.
+   */
   listRuns(query: ListQuery): Promise<RunPage>;
-  /** Applies the changes of many runs in one transaction. */
+  /**
+   * Applies the changes of many runs in one transaction. Throws, and changes nothing, when
+   * any change names an unknown run or node or breaks a constraint (e.g. an unknown state
+   * code, a negative attempt count, a non-integer time).
+   */
   apply(changes: RunChanges[]): Promise<void>;
   /** Runs that are not finished (initial or running), oldest first: to resume after a restart. */
   unfinishedRuns(): Promise<RunRecord[]>;

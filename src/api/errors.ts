@@ -1,0 +1,31 @@
+/**
+ * Every public error of the orchestrator API, in one catalogue. Codes are part of the API:
+ * a retired code is never reused. docs/api-errors.md documents each one (a test checks).
+ * Answers are JSON `{"code": <http status>, "error": "<BATON_ERR_...>", "message": "..."}`
+ * with `path` added when the error points into the submitted document.
+ */
+import createError from '@fastify/error';
+
+export const Errors = {
+  INVALID_DOCUMENT: createError('BATON_ERR_INVALID_DOCUMENT', '%s', 400),
+  INVALID_JSON: createError('BATON_ERR_INVALID_JSON', 'body is not valid JSON: %s', 400),
+  BAD_REQUEST: createError('BATON_ERR_BAD_REQUEST', '%s', 400),
+  RUN_NOT_FOUND: createError('BATON_ERR_RUN_NOT_FOUND', 'no run with id %s', 404),
+  NODE_NOT_FOUND: createError('BATON_ERR_NODE_NOT_FOUND', '%s', 404),
+  RUN_STATE: createError('BATON_ERR_RUN_STATE', '%s', 409),
+  BODY_TOO_LARGE: createError('BATON_ERR_BODY_TOO_LARGE', 'body is larger than %s bytes', 413),
+  UNSUPPORTED_MEDIA_TYPE: createError('BATON_ERR_UNSUPPORTED_MEDIA_TYPE', '%s', 415),
+  NOT_FOUND: createError('BATON_ERR_NOT_FOUND', 'no route %s %s', 404),
+  UNAVAILABLE: createError('BATON_ERR_UNAVAILABLE', '%s', 503),
+  INTERNAL: createError('BATON_ERR_INTERNAL', 'internal error; see the server log (request %s)', 500),
+} as const;
+
+export type ErrorCode = keyof typeof Errors;
+
+/** The JSON body of every error answer. */
+export interface ErrorBody {
+  code: number;
+  error: string;
+  message: string;
+  path?: string;
+}

@@ -1,0 +1,187 @@
+/**
+ * `/v1/tasks`: gorchestrator's API, a superset of it (DESIGN §3).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { DocumentError } from '../graph/errors.ts';
+import { parseDocument } from '../graph/parse.ts';
+import type { NormalizedDocument } from '../graph/schema.ts';
+import { isStateName, State, stateName } from '../graph/states.ts';
+import { RunNotFoundError, RunStateError } from '../orchestrator/orchestrator.ts';
+import type { NodeRecord, RunRecord, RunSummary } from '../store/store.ts';
+import type { ApiDeps } from './deps.ts';
+import { Errors } from './errors.ts';
+import {
+  ListQuery,
+  SubmitBody,
+  TaskDetailSchema,
+  TaskListSchema,
+  TaskParams,
+  type TaskSummary,
+} from './schemas.ts';
+
+const errorRef = Type.Ref('Error');
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) => {
+  const { orchestrator, store, limits } = deps;
+
+  app.post(
+    '/tasks',
+    {
+      schema: {
+        summary: 'Submit a gorch document; the run starts at once',
+        body: SubmitBody,
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 200 })) }),
+        response: { 202: Type.Ref('TaskId'), 400: errorRef, 413: errorRef, 415: errorRef },
+      },
+      // The schema documents the body; parseDocument checks it, with messages that name the
+      // field and say what was expected, which a generic validator cannot.
+      validatorCompiler: ({ httpPart }) => (httpPart === 'body' ? () => true : undefined!),
+    },
+    async (request, reply) => {
+      let graph: ReturnType<typeof parseDocument>;
+      try {
+        graph = parseDocument(request.body, { ...limits, engines: orchestrator.engines });
+      } catch (err) {
+        if (err instanceof DocumentError) throw documentError(err);
+        throw err;
+      }
+      const key = request.headers['idempotency-key'];
+      const { id } = await orchestrator.submit(graph, key);
+      return reply.code(202).send({ id });
+    },
+  );
+
+  const list = {
+    schema: {
+      summary: 'List runs, newest first',
+      querystring: ListQuery,
+      response: { 200: TaskListSchema, 400: errorRef },
+    },
+  } as const;
+  const listHandler = async (request: { query: { limit: number; cursor?: string; state?: string } }) => {
+    const { limit, cursor, state } = request.query;
+    const states = state?.split(',').map((s) => {
+      const name = s.trim();
+      if (!isStateName(name)) {
+        throw new Errors.BAD_REQUEST(
+          `querystring.state: unknown state "${name}"; expected one of ${Object.keys(State).join(', ')}`,
+        );
+      }
+      return State[name];
+    });
+    const page = await store.listRuns({ limit, cursor, states }).catch((err: Error) => {
+      throw /cursor/i.test(err.message) ? new Errors.BAD_REQUEST(`querystring.cursor: ${err.message}`) : err;
+    });
+    return {
+      tasks: page.runs.map(summaryOf),
+      ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}),
+    };
+  };
+  app.get('/tasks', list, listHandler);
+  app.get('/tasks/', { ...list, schema: { ...list.schema, hide: true } }, listHandler);
+
+  app.get(
+    '/tasks/:id',
+    {
+      schema: {
+        summary: 'A run: the document with live states, outputs and timestamps',
+        params: TaskParams,
+        response: { 200: TaskDetailSchema, 404: errorRef },
+      },
+    },
+    async (request) => {
+      const run = await store.getRun(request.params.id);
+      if (!run) throw new Errors.RUN_NOT_FOUND(request.params.id);
+      return detailOf(run, await store.getNodes(run.id));
+    },
+  );
+
+  app.delete(
+    '/tasks/:id',
+    {
+      schema: {
+        summary: 'Cancel a run; its record is kept',
+        params: TaskParams,
+        response: { 202: TaskDetailSchema, 404: errorRef, 409: errorRef },
+      },
+    },
+    async (request, reply) => {
+      await runAction(() => orchestrator.cancel(request.params.id), request.params.id);
+      const run = (await store.getRun(request.params.id))!;
+      return reply.code(202).send(detailOf(run, await store.getNodes(run.id)));
+    },
+  );
+
+  app.post(
+    '/tasks/:id/retry',
+    {
+      schema: {
+        summary: 'Re-run the failed, notrunnable, timed-out and canceled nodes of a finished run',
+        params: TaskParams,
+        response: { 202: TaskDetailSchema, 404: errorRef, 409: errorRef },
+      },
+    },
+    async (request, reply) => {
+      await runAction(() => orchestrator.retry(request.params.id), request.params.id);
+      const run = (await store.getRun(request.params.id))!;
+      return reply.code(202).send(detailOf(run, await store.getNodes(run.id)));
+    },
+  );
+};
+
+async function runAction(action: () => Promise<void>, id: string): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (err instanceof RunNotFoundError) throw new Errors.RUN_NOT_FOUND(id);
+    if (err instanceof RunStateError) throw new Errors.RUN_STATE(err.message);
+    throw err;
+  }
+}
+
+function documentError(err: DocumentError) {
+  const error = new Errors.INVALID_DOCUMENT(err.message);
+  return Object.assign(error, { path: err.path });
+}
+
+export function summaryOf(run: RunSummary): TaskSummary {
+  return {
+    id: run.id,
+    name: run.name,
+    state: stateName(run.state),
+    state_code: run.state,
+    nodes: run.nodeCount,
+    created_date: iso(run.createdAt),
+    start_date: iso(run.startedAt),
+    stop_date: iso(run.stoppedAt),
+    error: run.error,
+  };
+}
+
+/** The stored document with each node's live record merged in. */
+export function detailOf(run: RunRecord, nodes: NodeRecord[]) {
+  const document = JSON.parse(run.document) as NormalizedDocument;
+  return {
+    id: run.id,
+    ...document,
+    state: run.state,
+    created_date: iso(run.createdAt),
+    start_date: iso(run.startedAt),
+    stop_date: iso(run.stoppedAt),
+    error: run.error,
+    nodes: document.nodes.map((node, i) => {
+      const live = nodes[i];
+      return {
+        ...node,
+        output: { ...node.output, ...live?.output },
+        state: live?.state ?? State.initial,
+        attempts: live?.attempts ?? 0,
+        start_date: iso(live?.startedAt ?? null),
+        stop_date: iso(live?.stoppedAt ?? null),
+        error: live?.error ?? null,
+      };
+    }),
+  };
+}

@@ -1,0 +1,30 @@
+/** Reading gorch documents from files for the CLI: JSON, or YAML by extension. */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { Graph } from '../graph/model.ts';
+import { DocumentError } from '../graph/errors.ts';
+import { parseDocument, parseDocumentText } from '../graph/parse.ts';
+
+export class UsageError extends Error {}
+
+export function readDocumentText(file: string): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return /\.ya?ml$/i.test(file) ? JSON.stringify(parseYaml(text)) : text;
+  } catch (err) {
+    throw new UsageError(`${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Parses and validates a document file; DocumentErrors get the file name in front. */
+export function readGraph(file: string, engines?: ReadonlySet<string>): Graph {
+  const text = readDocumentText(file);
+  try {
+    return engines ? parseDocumentText(text, { engines }) : parseDocumentText(text);
+  } catch (err) {
+    if (err instanceof DocumentError) err.message = `${file}: ${err.message}`;
+    throw err;
+  }
+}
+
+export { parseDocument };

@@ -1,0 +1,818 @@
+/**
+ * Parse and validate a gorch document (DESIGN §1) into a `Graph`, and back (`toDocument`).
+ *
+ * Order of checks, each failing with its own `DocumentError` (see errors.ts):
+ *   1. the document is an object; node and edge counts are under the limits (before anything
+ *      walks the arrays);
+ *   2. field types and ranges, from the compiled TypeBox check (schema.ts), first few errors;
+ *   3. exactly one of digraph / edges; graph name length;
+ *   4. per node: id == index, name length and uniqueness, engine known, args limits;
+ *   5. digraph or edges → CSR (entries, endpoints, self-loops, edge limit), in one or two
+ *      typed passes over the input array, never an N×N structure of our own;
+ *   6. no cycle (iterative DFS, O(V+E)), named node by node;
+ *   7. get_attribute args name an ancestor (reverse BFS from each node that has such args).
+ *
+ * Measured (bench/parse.ts, see the numbers there): the 2,000-node matrix document of 4M
+ * entries, from text, is dominated by JSON.parse; the scan itself is a few ms per pass.
+ */
+import { DocumentError, type DocumentErrorKind, describeValue, locateJsonError } from './errors.ts';
+import type { AttributeRef, GorchNode, Graph } from './model.ts';
+import { checkDocument, type GorchDocumentInput, type NormalizedDocument } from './schema.ts';
+
+export interface Limits {
+  maxNodes: number;
+  maxEdges: number;
+  /** per node */
+  maxArgs: number;
+  /** characters (UTF-16 code units) per arg */
+  maxArgLength: number;
+  /** characters of a node name and of the graph name */
+  maxNameLength: number;
+}
+
+export interface ParseOptions extends Limits {
+  /** engine names a node may use; an executor registry can pass its own */
+  engines: ReadonlySet<string>;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxNodes: 100_000,
+  maxEdges: 1_000_000,
+  maxArgs: 1_000,
+  maxArgLength: 64 * 1024,
+  maxNameLength: 256,
+});
+
+export const DEFAULT_ENGINES: ReadonlySet<string> = new Set([
+  'nil',
+  'sleep',
+  'shell',
+  'ssh',
+  'toscassh',
+  'ansible',
+  'http',
+]);
+
+/** Longest accepted NODE regular expression of a get_attribute arg. */
+export const MAX_PATTERN_LENGTH = 256;
+
+function resolveOptions(options: Partial<ParseOptions> | undefined): ParseOptions {
+  const resolved: ParseOptions = { ...DEFAULT_LIMITS, engines: DEFAULT_ENGINES };
+  if (options === undefined) return resolved;
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+    const value = options[key];
+    if (value !== undefined) resolved[key] = value;
+  }
+  if (options.engines !== undefined) resolved.engines = options.engines;
+  return resolved;
+}
+
+function fail(kind: DocumentErrorKind, path: string, detail: string): never {
+  throw DocumentError.at(kind, path, detail);
+}
+
+/** Parses JSON text (a leading BOM is ignored); not JSON → a DocumentError with line and column. */
+export function parseDocumentText(text: string, options?: Partial<ParseOptions>): Graph {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    const where = locateJsonError(body);
+    const detail =
+      where === undefined
+        ? (error as Error).message
+        : `line ${where.line} column ${where.column} (offset ${where.offset}): ${where.reason}`;
+    throw new DocumentError('json', '', `not JSON: ${detail}`);
+  }
+  return parseDocument(value, options);
+}
+
+/** Validates a parsed gorch document and builds its `Graph`; throws `DocumentError`. */
+export function parseDocument(input: unknown, options?: Partial<ParseOptions>): Graph {
+  const opts = resolveOptions(options);
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    fail(
+      'shape',
+      '',
+      `the document must be a JSON object with "nodes" and "digraph" or "edges", got ${describeValue(input)}`,
+    );
+  }
+  const raw = input as Record<string, unknown>;
+
+  // 1. limits first, so nothing below walks a huge array
+  if (Array.isArray(raw.nodes) && raw.nodes.length > opts.maxNodes) {
+    fail('limit', 'nodes', `${raw.nodes.length} nodes is over the limit of ${opts.maxNodes}`);
+  }
+  if (Array.isArray(raw.edges) && raw.edges.length > opts.maxEdges) {
+    fail('limit', 'edges', `${raw.edges.length} edges is over the limit of ${opts.maxEdges}`);
+  }
+
+  // 2. types
+  const issues = checkDocument(input);
+  if (issues.length > 0) {
+    throw new DocumentError('type', issues[0].path, issues.map((i) => i.message).join('; '), {
+      issues,
+    });
+  }
+  const doc = input as GorchDocumentInput;
+
+  // 3. document level
+  const hasMatrix = doc.digraph != null;
+  const hasEdges = doc.edges != null;
+  if (hasMatrix === hasEdges) {
+    fail(
+      'shape',
+      '',
+      `give exactly one of "digraph" (the N×N matrix) or "edges" ([[from, to], ...]), got ${hasMatrix ? 'both' : 'neither'}`,
+    );
+  }
+  const name = doc.name ?? '';
+  if (name.length > opts.maxNameLength) {
+    fail('limit', 'name', `${name.length} characters is over the limit of ${opts.maxNameLength}`);
+  }
+
+  // 4. nodes
+  const nodes = normalizeNodes(doc.nodes, opts);
+
+  // 5. edges as CSR
+  const n = nodes.length;
+  const { succStart, succ } = hasMatrix
+    ? matrixToSuccessors(doc.digraph, nodes, opts.maxEdges)
+    : edgesToSuccessors(doc.edges, nodes, opts.maxEdges);
+  const { predStart, pred } = transpose(n, succStart, succ);
+
+  // 6. cycles
+  const sorted = topologicalOrder(n, succStart, succ);
+  if (sorted.cycle !== undefined) {
+    const { cycle } = sorted;
+    throw new DocumentError('cycle', hasMatrix ? 'digraph' : 'edges', describeCycle(cycle, nodes), {
+      cycle,
+    });
+  }
+
+  // 7. get_attribute
+  const refs = resolveAttributes(nodes, predStart, pred, sorted.order);
+
+  const graph: Graph = { name, nodes, succStart, succ, predStart, pred, refs, matrix: hasMatrix };
+  if (doc.timeout !== undefined) graph.timeout = doc.timeout;
+  return graph;
+}
+
+function normalizeNodes(input: GorchDocumentInput['nodes'], opts: ParseOptions): GorchNode[] {
+  const nodes: GorchNode[] = new Array(input.length);
+  const byName = new Map<string, number>();
+  for (let k = 0; k < input.length; k++) {
+    const raw = input[k];
+    const at = `nodes[${k}]`;
+    if (raw.id !== k) {
+      fail('id', `${at}.id`, `expected ${k} (ids must be 0..N-1 in order), got ${raw.id}`);
+    }
+    const name = raw.name;
+    if (name.length > opts.maxNameLength) {
+      fail(
+        'limit',
+        `${at}.name`,
+        `${name.length} characters is over the limit of ${opts.maxNameLength}`,
+      );
+    }
+    const previous = byName.get(name);
+    if (previous !== undefined) {
+      fail(
+        'name',
+        `${at}.name`,
+        `duplicate name ${JSON.stringify(name)}: nodes ${previous} and ${k} both have it ` +
+          '(names must be unique: get_attribute refers to nodes by name)',
+      );
+    }
+    byName.set(name, k);
+
+    const artifact = raw.artifact ?? '';
+    let engine = raw.engine ?? '';
+    if (engine === '') {
+      // gorchestrator ran a node with neither engine nor artifact as "nil"
+      if (artifact !== '') {
+        fail(
+          'engine',
+          `${at}.engine`,
+          `missing: a node with an artifact needs an engine, one of ${knownEngines(opts.engines)}`,
+        );
+      }
+      engine = 'nil';
+    } else if (!opts.engines.has(engine)) {
+      fail(
+        'engine',
+        `${at}.engine`,
+        `unknown engine ${JSON.stringify(engine)}, expected one of ${knownEngines(opts.engines)}`,
+      );
+    }
+
+    const args = raw.args ?? [];
+    if (args.length > opts.maxArgs) {
+      fail(
+        'limit',
+        `${at}.args`,
+        `${args.length} args is over the limit of ${opts.maxArgs} per node`,
+      );
+    }
+    for (let a = 0; a < args.length; a++) {
+      if (args[a].length > opts.maxArgLength) {
+        fail(
+          'limit',
+          `${at}.args[${a}]`,
+          `${args[a].length} characters is over the limit of ${opts.maxArgLength}`,
+        );
+      }
+    }
+    if (raw.output != null && raw.outputs != null) {
+      fail(
+        'shape',
+        at,
+        'both "output" and "outputs" are given; "outputs" is an alias of "output", give one',
+      );
+    }
+    const node: GorchNode = {
+      id: k,
+      name,
+      target: raw.target ?? '',
+      engine,
+      artifact,
+      args: args.slice(),
+      // spreading defines own properties, so a "__proto__" output name stays a plain key
+      output: { ...(raw.output ?? raw.outputs ?? {}) },
+    };
+    if (raw.timeout !== undefined) node.timeout = raw.timeout;
+    if (raw.retries !== undefined) {
+      node.retries = { count: raw.retries.count, backoff_s: raw.retries.backoff_s };
+    }
+    nodes[k] = node;
+  }
+  return nodes;
+}
+
+function knownEngines(engines: ReadonlySet<string>): string {
+  return [...engines].sort().join(', ');
+}
+
+function selfLoop(path: string, node: GorchNode): never {
+  fail('self-loop', path, `node ${node.id} ${JSON.stringify(node.name)} has an edge to itself`);
+}
+
+interface Successors {
+  succStart: Uint32Array;
+  succ: Uint32Array;
+}
+
+/**
+ * Row-major N×N matrix → successor rows, sorted by construction. Two passes over the input
+ * (count, then fill) and no allocation per entry; only non-zero entries get the type check.
+ */
+function matrixToSuccessors(digraph: unknown, nodes: GorchNode[], maxEdges: number): Successors {
+  const n = nodes.length;
+  const size = n * n;
+  if (!Array.isArray(digraph)) {
+    fail(
+      'edge',
+      'digraph',
+      `expected an array of N×N = ${size} numbers (N = ${n} nodes), got ${describeValue(digraph)}`,
+    );
+  }
+  const d: unknown[] = digraph;
+  if (d.length !== size) {
+    const side = Math.sqrt(d.length);
+    const hint = Number.isInteger(side) ? ` (a ${side}×${side} matrix for ${n} nodes)` : '';
+    fail(
+      'edge',
+      'digraph',
+      `expected N×N = ${size} entries for N = ${n} nodes, got ${d.length}${hint}`,
+    );
+  }
+  const succStart = new Uint32Array(n + 1);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const base = i * n;
+    for (let j = 0; j < n; j++) {
+      const v = d[base + j];
+      if (v !== 0) {
+        if (typeof v !== 'number' || !Number.isFinite(v)) {
+          fail('edge', `digraph[${base + j}]`, `expected a number, got ${describeValue(v)}`);
+        }
+        if (i === j) selfLoop(`digraph[${base + j}]`, nodes[i]);
+        count++;
+      }
+    }
+    if (count > maxEdges) {
+      fail(
+        'limit',
+        'digraph',
+        `more than ${maxEdges} edges (non-zero entries), over the limit of ${maxEdges}`,
+      );
+    }
+    succStart[i + 1] = count;
+  }
+  const succ = new Uint32Array(count);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const base = i * n;
+    for (let j = 0; j < n; j++) if (d[base + j] !== 0) succ[p++] = j;
+  }
+  return { succStart, succ };
+}
+
+/**
+ * `[[from, to], ...]` → successor rows, sorted and without duplicates, by two counting sorts
+ * (by target, then by source): O(V+E), no comparison sort.
+ */
+function edgesToSuccessors(edges: unknown, nodes: GorchNode[], maxEdges: number): Successors {
+  const n = nodes.length;
+  if (!Array.isArray(edges)) {
+    fail('edge', 'edges', `expected an array of [from, to] pairs, got ${describeValue(edges)}`);
+  }
+  const list: unknown[] = edges;
+  const m = list.length;
+  if (m > maxEdges) fail('limit', 'edges', `${m} edges is over the limit of ${maxEdges}`);
+  const from = new Uint32Array(m);
+  const to = new Uint32Array(m);
+  const outStart = new Uint32Array(n + 1);
+  const inStart = new Uint32Array(n + 1);
+  const endpoint = (v: unknown, k: number, side: 0 | 1): number => {
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < n) return v;
+    return fail(
+      'edge',
+      `edges[${k}][${side}]`,
+      n === 0
+        ? `there are no nodes, got ${describeValue(v)}`
+        : `expected a node id, an integer from 0 to ${n - 1}, got ${describeValue(v)}`,
+    );
+  };
+  for (let k = 0; k < m; k++) {
+    const pair = list[k];
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      fail(
+        'edge',
+        `edges[${k}]`,
+        `expected a pair [from, to] of node ids, got ${describeValue(pair)}`,
+      );
+    }
+    const a = endpoint(pair[0], k, 0);
+    const b = endpoint(pair[1], k, 1);
+    if (a === b) selfLoop(`edges[${k}]`, nodes[a]);
+    from[k] = a;
+    to[k] = b;
+    outStart[a + 1]++;
+    inStart[b + 1]++;
+  }
+  for (let i = 0; i < n; i++) {
+    outStart[i + 1] += outStart[i];
+    inStart[i + 1] += inStart[i];
+  }
+  // sources grouped by target
+  const sources = new Uint32Array(m);
+  const inCursor = inStart.slice(0, n);
+  for (let k = 0; k < m; k++) sources[inCursor[to[k]]++] = from[k];
+  // targets ascending → each successor row comes out sorted
+  const rows = new Uint32Array(m);
+  const outCursor = outStart.slice(0, n);
+  for (let j = 0; j < n; j++) {
+    for (let p = inStart[j]; p < inStart[j + 1]; p++) rows[outCursor[sources[p]]++] = j;
+  }
+  // drop duplicates (adjacent in sorted rows), compacting in place
+  const succStart = new Uint32Array(n + 1);
+  let w = 0;
+  for (let i = 0; i < n; i++) {
+    let last = -1;
+    for (let p = outStart[i]; p < outStart[i + 1]; p++) {
+      const v = rows[p];
+      if (v !== last) {
+        rows[w++] = v;
+        last = v;
+      }
+    }
+    succStart[i + 1] = w;
+  }
+  return { succStart, succ: w === m ? rows : rows.slice(0, w) };
+}
+
+/** Predecessor rows from sorted successor rows; visiting sources in order keeps rows sorted. */
+function transpose(
+  n: number,
+  succStart: Uint32Array,
+  succ: Uint32Array,
+): { predStart: Uint32Array; pred: Uint32Array } {
+  const predStart = new Uint32Array(n + 1);
+  for (let p = 0; p < succ.length; p++) predStart[succ[p] + 1]++;
+  for (let i = 0; i < n; i++) predStart[i + 1] += predStart[i];
+  const pred = new Uint32Array(succ.length);
+  const cursor = predStart.slice(0, n);
+  for (let i = 0; i < n; i++) {
+    for (let p = succStart[i]; p < succStart[i + 1]; p++) pred[cursor[succ[p]]++] = i;
+  }
+  return { predStart, pred };
+}
+
+export type TopologicalResult = { order: Uint32Array; cycle?: undefined } | { cycle: number[] };
+
+/**
+ * Iterative three-colour DFS, O(V+E). For a DAG, returns a topological order (reverse
+ * postorder); else the ids around the first cycle met, the first id repeated at the end
+ * (`[0, 1, 2, 0]`). The explicit stack is the current DFS path, so the cycle is the stack
+ * from the grey node met to the top.
+ */
+export function topologicalOrder(
+  n: number,
+  succStart: Uint32Array,
+  succ: Uint32Array,
+): TopologicalResult {
+  const WHITE = 0;
+  const GREY = 1;
+  const BLACK = 2;
+  const colour = new Uint8Array(n);
+  const cursor = new Uint32Array(n);
+  const stack = new Uint32Array(n);
+  const order = new Uint32Array(n);
+  let placed = n;
+  for (let root = 0; root < n; root++) {
+    if (colour[root] !== WHITE) continue;
+    let top = 0;
+    stack[top++] = root;
+    colour[root] = GREY;
+    cursor[root] = succStart[root];
+    while (top > 0) {
+      const v = stack[top - 1];
+      if (cursor[v] < succStart[v + 1]) {
+        const w = succ[cursor[v]++];
+        if (colour[w] === WHITE) {
+          colour[w] = GREY;
+          cursor[w] = succStart[w];
+          stack[top++] = w;
+        } else if (colour[w] === GREY) {
+          let from = top - 1;
+          while (stack[from] !== w) from--;
+          const cycle = Array.from(stack.subarray(from, top));
+          cycle.push(w);
+          return { cycle };
+        }
+      } else {
+        colour[v] = BLACK;
+        order[--placed] = v;
+        top--;
+      }
+    }
+  }
+  return { order };
+}
+
+function describeCycle(cycle: readonly number[], nodes: readonly GorchNode[]): string {
+  const names = cycle.map((id) => nodes[id].name);
+  const length = cycle.length - 1;
+  if (length <= 24) return `cycle: ${names.join(' -> ')}`;
+  const head = names.slice(0, 12).join(' -> ');
+  const tail = names.slice(-12).join(' -> ');
+  return `cycle of ${length} nodes: ${head} -> … -> ${tail}`;
+}
+
+/** An arg that means to be a get_attribute: the value after the first '=' starts with it. */
+const GET_ATTRIBUTE = /^[^=]*=get_attribute(?![\w])/;
+/** gorchestrator's form: KEY=get_attribute NODE:ATTR, NODE up to the last ':'. */
+const GET_ATTRIBUTE_FORM = /^([^=]+)=get_attribute[ \t]+(.+):([^:\s]+)$/;
+
+/** The `(key, node pattern, attribute)` of a get_attribute arg, else undefined. */
+export function parseGetAttribute(
+  arg: string,
+): { key: string; pattern: string; attribute: string } | undefined {
+  const m = GET_ATTRIBUTE_FORM.exec(arg);
+  return m === null ? undefined : { key: m[1], pattern: m[2], attribute: m[3] };
+}
+
+interface Pattern {
+  re: RegExp;
+  /** how many get_attribute args use it */
+  uses: number;
+}
+
+interface Lookup {
+  node: GorchNode;
+  arg: number;
+  key: string;
+  pattern: string;
+  attribute: string;
+  /** resolved source id, -1 while unknown or when no ancestor matches */
+  source: number;
+}
+
+/**
+ * Above this many uses, a pattern is resolved for every node at once by one pass in
+ * topological order, O(V+E); below, by a reverse BFS from each node that uses it, O(its
+ * ancestors). A broadcast such as 10,000 nodes reading `config:url` in a 100k-node graph
+ * costs one pass instead of 10,000 walks; a host's IP read by its few components stays local.
+ */
+const PER_GRAPH_PASS_ABOVE = 4;
+const NONE = 0xffffffff;
+
+/**
+ * Resolves every get_attribute arg to the lowest-id ancestor whose name fully matches NODE;
+ * reports the first arg in document order that is malformed or names no ancestor.
+ */
+function resolveAttributes(
+  nodes: readonly GorchNode[],
+  predStart: Uint32Array,
+  pred: Uint32Array,
+  order: Uint32Array,
+): Map<number, AttributeRef[]> {
+  const n = nodes.length;
+  const patterns = new Map<string, Pattern>();
+  const lookups: Lookup[] = [];
+  for (const node of nodes) {
+    for (let a = 0; a < node.args.length; a++) {
+      const arg = node.args[a];
+      if (!GET_ATTRIBUTE.test(arg)) continue;
+      const path = `nodes[${node.id}].args[${a}]`;
+      const parts = parseGetAttribute(arg);
+      if (parts === undefined) {
+        fail(
+          'get-attribute',
+          path,
+          `malformed get_attribute ${JSON.stringify(arg)}: expected KEY=get_attribute NODE:ATTR ` +
+            '(NODE a regular expression matched against node names)',
+        );
+      }
+      let pattern = patterns.get(parts.pattern);
+      if (pattern === undefined) {
+        pattern = { re: compileNodePattern(parts.pattern, path), uses: 0 };
+        patterns.set(parts.pattern, pattern);
+      }
+      pattern.uses++;
+      lookups.push({ node, arg: a, ...parts, source: -1 });
+    }
+  }
+  const refs = new Map<number, AttributeRef[]>();
+  if (lookups.length === 0) return refs;
+
+  // patterns used often: lowest matching ancestor of every node, in topological order
+  let best: Uint32Array | undefined;
+  const byPattern = new Map<string, Lookup[]>();
+  for (const lookup of lookups) {
+    if (patterns.get(lookup.pattern)!.uses <= PER_GRAPH_PASS_ABOVE) continue;
+    const list = byPattern.get(lookup.pattern);
+    if (list === undefined) byPattern.set(lookup.pattern, [lookup]);
+    else list.push(lookup);
+  }
+  for (const [source, list] of byPattern) {
+    best ??= new Uint32Array(n);
+    lowestMatchingAncestors(patterns.get(source)!.re, nodes, predStart, pred, order, best);
+    for (const lookup of list)
+      lookup.source = best[lookup.node.id] === NONE ? -1 : best[lookup.node.id];
+  }
+
+  // the others: reverse BFS per node, shared by that node's args
+  let visited: Uint32Array | undefined;
+  let queue: Uint32Array | undefined;
+  let ancestorsOf = -1;
+  let ancestors = 0; // queue[0 .. ancestors) are the ancestors of node ancestorsOf
+  for (const lookup of lookups) {
+    const pattern = patterns.get(lookup.pattern)!;
+    if (pattern.uses > PER_GRAPH_PASS_ABOVE) continue;
+    if (ancestorsOf !== lookup.node.id) {
+      visited ??= new Uint32Array(n);
+      queue ??= new Uint32Array(n);
+      ancestorsOf = lookup.node.id;
+      ancestors = collectAncestors(ancestorsOf, predStart, pred, visited, queue);
+    }
+    let source = -1;
+    for (let q = 0; q < ancestors; q++) {
+      const v = queue![q];
+      if ((source < 0 || v < source) && pattern.re.test(nodes[v].name)) source = v;
+    }
+    lookup.source = source;
+  }
+
+  for (const lookup of lookups) {
+    const { node, source } = lookup;
+    if (source < 0) {
+      const re = patterns.get(lookup.pattern)!.re;
+      fail(
+        'get-attribute',
+        `nodes[${node.id}].args[${lookup.arg}]`,
+        `get_attribute ${lookup.pattern}:${lookup.attribute} names no upstream node of ` +
+          `${JSON.stringify(node.name)} (${describeMatches(re, lookup.pattern, node, nodes)})`,
+      );
+    }
+    const ref: AttributeRef = {
+      arg: lookup.arg,
+      key: lookup.key,
+      source,
+      attribute: lookup.attribute,
+    };
+    const list = refs.get(node.id);
+    if (list === undefined) refs.set(node.id, [ref]);
+    else list.push(ref);
+  }
+  return refs;
+}
+
+/**
+ * best[v] = lowest id among the ancestors of v whose name matches `re`, NONE if none: one
+ * pass in topological order, best[v] = min over predecessors u of (u if it matches, best[u]).
+ */
+function lowestMatchingAncestors(
+  re: RegExp,
+  nodes: readonly GorchNode[],
+  predStart: Uint32Array,
+  pred: Uint32Array,
+  order: Uint32Array,
+  best: Uint32Array,
+): void {
+  const n = nodes.length;
+  const matches = new Uint8Array(n);
+  for (let v = 0; v < n; v++) if (re.test(nodes[v].name)) matches[v] = 1;
+  for (let k = 0; k < n; k++) {
+    const v = order[k];
+    let b = NONE;
+    for (let p = predStart[v]; p < predStart[v + 1]; p++) {
+      const u = pred[p];
+      if (matches[u] === 1 && u < b) b = u;
+      if (best[u] < b) b = best[u];
+    }
+    best[v] = b;
+  }
+}
+
+/** Reverse BFS from `start`; leaves the ancestors in queue[0 .. returned count). */
+function collectAncestors(
+  start: number,
+  predStart: Uint32Array,
+  pred: Uint32Array,
+  visited: Uint32Array,
+  queue: Uint32Array,
+): number {
+  const stamp = start + 1; // unique per start node, so `visited` is never cleared
+  let head = 0;
+  let tail = 0;
+  visited[start] = stamp;
+  for (let v = start; ; v = queue[head++]) {
+    for (let p = predStart[v]; p < predStart[v + 1]; p++) {
+      const u = pred[p];
+      if (visited[u] !== stamp) {
+        visited[u] = stamp;
+        queue[tail++] = u;
+      }
+    }
+    if (head === tail) return tail;
+  }
+}
+
+function describeMatches(
+  re: RegExp,
+  pattern: string,
+  self: GorchNode,
+  nodes: readonly GorchNode[],
+): string {
+  const shown: string[] = [];
+  let total = 0;
+  for (const node of nodes) {
+    if (!re.test(node.name)) continue;
+    total++;
+    if (shown.length < 5) shown.push(node === self ? `${node.name} (the node itself)` : node.name);
+  }
+  if (total === 0) return `no node name matches ${JSON.stringify(pattern)}`;
+  const more = total > shown.length ? ` and ${total - shown.length} more` : '';
+  return `matching nodes: ${shown.join(', ')}${more}, ${total === 1 ? 'which is' : 'none of which is'} not upstream`;
+}
+
+/**
+ * NODE of a get_attribute as an anchored RegExp. It must compile on its own first (so that an
+ * unbalanced `)` cannot escape the `^(?:…)$` wrapper), be at most MAX_PATTERN_LENGTH long,
+ * and not nest unbounded quantifiers (`(a+)+`), the usual exponential-backtracking shape.
+ */
+function compileNodePattern(pattern: string, path: string): RegExp {
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    fail(
+      'get-attribute',
+      path,
+      `get_attribute node pattern of ${pattern.length} characters is over the limit of ${MAX_PATTERN_LENGTH}`,
+    );
+  }
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    fail(
+      'get-attribute',
+      path,
+      `get_attribute node pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${(error as Error).message}`,
+    );
+  }
+  if (hasNestedQuantifier(pattern)) {
+    fail(
+      'get-attribute',
+      path,
+      `get_attribute node pattern ${JSON.stringify(pattern)} repeats a repeated group, which ` +
+        'can take exponential time to match; simplify it',
+    );
+  }
+  return new RegExp(`^(?:${pattern})$`);
+}
+
+/** Unbounded quantifier (`*`, `+`, `{n,}`, `{n,m}` with m > 16) at `i`: its length, else 0. */
+function unboundedQuantifierAt(src: string, i: number): { length: number; unbounded: boolean } {
+  const c = src[i];
+  if (c === '*' || c === '+') return { length: 1, unbounded: true };
+  if (c === '?') return { length: 1, unbounded: false };
+  if (c === '{') {
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i, i + 24));
+    if (m !== null) {
+      const unbounded = m[2] !== undefined && (m[3] === '' || Number(m[3]) > 16);
+      return { length: m[0].length, unbounded };
+    }
+  }
+  return { length: 0, unbounded: false };
+}
+
+/** Star height > 1: a group containing an unbounded quantifier is itself unboundedly repeated. */
+export function hasNestedQuantifier(src: string): boolean {
+  const groups: boolean[] = []; // per open group: it contains something unboundedly repeated
+  const markParent = (): void => {
+    if (groups.length > 0) groups[groups.length - 1] = true;
+  };
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i];
+    let groupRepeats = false;
+    if (c === '\\') {
+      i += 2;
+    } else if (c === '[') {
+      i++;
+      while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (c === '(') {
+      groups.push(false);
+      i++;
+      if (src[i] === '?') {
+        if (src[i + 1] === '<' && src[i + 2] !== '=' && src[i + 2] !== '!') {
+          while (i < src.length && src[i] !== '>') i++;
+          i++;
+        } else {
+          i += src[i + 1] === '<' ? 3 : 2;
+        }
+      }
+      continue;
+    } else if (c === ')') {
+      groupRepeats = groups.pop() ?? false;
+      i++;
+    } else {
+      i++;
+    }
+    const q = unboundedQuantifierAt(src, i);
+    if (q.length > 0) {
+      if (q.unbounded) {
+        if (groupRepeats) return true;
+        markParent();
+      }
+      i += q.length;
+      if (src[i] === '?') i++; // lazy
+    }
+    if (groupRepeats) markParent();
+  }
+  return false;
+}
+
+/**
+ * The normalized document of a graph (no nulls, `output` only), in the form it came in:
+ * `digraph` when `graph.matrix`, else `edges` sorted by (from, to). `parseDocument` of the
+ * result gives back an identical graph. Node objects, args and outputs are fresh copies.
+ */
+export function toDocument(graph: Graph): NormalizedDocument {
+  const n = graph.nodes.length;
+  const { succStart, succ } = graph;
+  const nodes = graph.nodes.map((node) => {
+    const out: NormalizedDocument['nodes'][number] = {
+      id: node.id,
+      name: node.name,
+      target: node.target,
+      engine: node.engine,
+      artifact: node.artifact,
+      args: node.args.slice(),
+      output: { ...node.output },
+    };
+    if (node.timeout !== undefined) out.timeout = node.timeout;
+    if (node.retries !== undefined) {
+      out.retries = { count: node.retries.count, backoff_s: node.retries.backoff_s };
+    }
+    return out;
+  });
+  let doc: NormalizedDocument;
+  if (graph.matrix) {
+    const digraph = new Array<number>(n * n).fill(0);
+    for (let i = 0; i < n; i++) {
+      for (let p = succStart[i]; p < succStart[i + 1]; p++) digraph[i * n + succ[p]] = 1;
+    }
+    doc = { name: graph.name, digraph, nodes };
+  } else {
+    const edges: [number, number][] = new Array(succ.length);
+    for (let i = 0; i < n; i++) {
+      for (let p = succStart[i]; p < succStart[i + 1]; p++) edges[p] = [i, succ[p]];
+    }
+    doc = { name: graph.name, edges, nodes };
+  }
+  if (graph.timeout !== undefined) doc.timeout = graph.timeout;
+  return doc;
+}

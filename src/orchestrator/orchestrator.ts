@@ -1,0 +1,359 @@
+/**
+ * The run loop. Each active run has a RunEngine; events from runners, timers and the API are
+ * fed to it and its commands are carried out here, in two halves:
+ *   1. state changes are queued into the current tick's batch (one store transaction);
+ *   2. side effects (dispatch, abort, timers) wait until that batch is committed, so nothing
+ *      is ever started on the strength of a state that could still be lost.
+ * Events for live views are published after the commit too.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { RunEngine } from '../engine/engine.ts';
+import {
+  type AttemptResult,
+  attemptEnded,
+  type Command,
+  type EngineEvent,
+  graphTimeout,
+  resume,
+  start,
+  wake,
+} from '../engine/events.ts';
+import type { Graph } from '../graph/model.ts';
+import { parseDocument, toDocument } from '../graph/parse.ts';
+import { isFinal, State, stateName } from '../graph/states.ts';
+import type { NodeChange, RunChanges, Store } from '../store/store.ts';
+import { resolveArgs } from './attributes.ts';
+import type { EventBus, RunEvent } from './bus.ts';
+import type { AttemptOutcome, TaskRunner } from './runners.ts';
+
+export interface OrchestratorOptions {
+  store: Store;
+  bus: EventBus;
+  /** runner per engine name; the keys are the engines documents may use */
+  runners: ReadonlyMap<string, TaskRunner>;
+  logger: Logger;
+  /** graph timeout in seconds for documents that set none; 0 means none */
+  defaultGraphTimeout?: number;
+  now?: () => number;
+  random?: () => number;
+  newId?: () => string;
+  /** how long to wait before retrying a failed store commit */
+  commitRetryMs?: number;
+}
+
+interface ActiveRun {
+  id: string;
+  graph: Graph;
+  engine: RunEngine;
+  startedAt: number | null;
+  outputs: Array<Record<string, string> | undefined>;
+  /** abort handle of each node's current attempt */
+  attempts: Map<number, AbortController>;
+  timers: Set<ReturnType<typeof setTimeout>>;
+}
+
+interface Batch {
+  changes: Map<string, RunChanges>;
+  events: RunEvent[];
+  effects: Array<() => void>;
+}
+
+const newBatch = (): Batch => ({ changes: new Map(), events: [], effects: [] });
+
+export class RunNotFoundError extends Error {}
+export class RunStateError extends Error {}
+
+export class Orchestrator {
+  readonly #o: Required<OrchestratorOptions>;
+  readonly #runs = new Map<string, ActiveRun>();
+  #batch = newBatch();
+  #flushing: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(options: OrchestratorOptions) {
+    this.#o = {
+      defaultGraphTimeout: 0,
+      now: Date.now,
+      random: Math.random,
+      newId: randomUUID,
+      commitRetryMs: 1000,
+      ...options,
+    };
+  }
+
+  get engines(): ReadonlySet<string> {
+    return new Set(this.#o.runners.keys());
+  }
+
+  get activeRuns(): number {
+    return this.#runs.size;
+  }
+
+  /** Stores the run durably, then starts it. `created` is false for a reused idempotency key. */
+  async submit(graph: Graph, idempotencyKey?: string): Promise<{ id: string; created: boolean }> {
+    const result = await this.#o.store.createRun({
+      id: this.#o.newId(),
+      name: graph.name,
+      document: JSON.stringify(toDocument(graph)),
+      nodeCount: graph.nodes.length,
+      createdAt: this.#o.now(),
+      idempotencyKey,
+    });
+    if (result.created && !this.#stopped) {
+      this.#feed(this.#activate(result.id, graph, new RunEngine(graph, this.#engineOptions())), start());
+    }
+    return result;
+  }
+
+  /** Resumes every run that was in flight when the process stopped. */
+  async resumeAll(): Promise<number> {
+    const runs = await this.#o.store.unfinishedRuns();
+    for (const record of runs) {
+      if (this.#runs.has(record.id)) continue;
+      const active = await this.#restore(record.id, record.document, record.state, record.startedAt);
+      this.#feed(active, resume());
+    }
+    return runs.length;
+  }
+
+  async cancel(id: string): Promise<void> {
+    const run = await this.#runOrThrow(id);
+    if (isFinal(run.engine.runState)) {
+      throw new RunStateError(`run ${id} already finished (${stateName(run.engine.runState)})`);
+    }
+    this.#feed(run, { type: 'cancel' });
+    await this.flushed();
+  }
+
+  async retry(id: string): Promise<void> {
+    const run = await this.#runOrThrow(id);
+    const state = run.engine.runState;
+    if (!isFinal(state) || state === State.success) {
+      throw new RunStateError(`run ${id} is ${stateName(state)}: only a finished, unsuccessful run can be retried`);
+    }
+    this.#feed(run, { type: 'retry' });
+    await this.flushed();
+  }
+
+  /** Resolves once every change queued so far is committed. */
+  async flushed(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+  }
+
+  /** Stops taking work; in-flight runs stay in the store and resume on the next start. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const run of this.#runs.values()) {
+      for (const timer of run.timers) clearTimeout(timer);
+      for (const controller of run.attempts.values()) controller.abort(new Error('shutting down'));
+    }
+    await this.flushed();
+    this.#runs.clear();
+  }
+
+  async #runOrThrow(id: string): Promise<ActiveRun> {
+    const active = this.#runs.get(id);
+    if (active) return active;
+    const record = await this.#o.store.getRun(id);
+    if (!record) throw new RunNotFoundError(`no run with id ${id}`);
+    return this.#runs.get(id) ?? this.#restore(id, record.document, record.state, record.startedAt);
+  }
+
+  async #restore(id: string, document: string, runState: number, startedAt: number | null) {
+    const graph = parseDocument(JSON.parse(document), { engines: this.engines });
+    const nodes = await this.#o.store.getNodes(id);
+    const engine = RunEngine.restore(graph, { runState, nodes }, this.#engineOptions());
+    const active = this.#activate(id, graph, engine);
+    active.startedAt = startedAt;
+    for (const n of nodes) if (n.output) active.outputs[n.node] = n.output;
+    if (runState === State.running) this.#armGraphTimeout(active);
+    return active;
+  }
+
+  #activate(id: string, graph: Graph, engine: RunEngine): ActiveRun {
+    const active: ActiveRun = {
+      id,
+      graph,
+      engine,
+      startedAt: null,
+      outputs: new Array(graph.nodes.length),
+      attempts: new Map(),
+      timers: new Set(),
+    };
+    this.#runs.set(id, active);
+    return active;
+  }
+
+  #engineOptions() {
+    return { random: this.#o.random };
+  }
+
+  #feed(run: ActiveRun, event: EngineEvent): void {
+    for (const command of run.engine.handle(event)) this.#carryOut(run, command);
+    this.#scheduleFlush();
+  }
+
+  #carryOut(run: ActiveRun, c: Command): void {
+    const batch = this.#batch;
+    const now = this.#o.now();
+    switch (c.type) {
+      case 'nodeState': {
+        const change: NodeChange = { node: c.node, state: c.state, attempts: c.attempt };
+        if (c.state === State.running) Object.assign(change, { startedAt: now, stoppedAt: null, error: null });
+        else if (isFinal(c.state)) change.stoppedAt = now;
+        if (c.error !== undefined) change.error = c.error;
+        if (c.state === State.success) change.output = run.outputs[c.node] ?? null;
+        changesOf(batch, run.id).nodes.push(change);
+        batch.events.push(eventOf(run, now, c.state, c.node, c.attempt, c.error));
+        return;
+      }
+      case 'bulkNodes':
+        changesOf(batch, run.id).bulk = { from: c.from, to: c.to };
+        return;
+      case 'runState': {
+        const change = (changesOf(batch, run.id).run ??= {});
+        change.state = c.state;
+        if (c.state === State.running) {
+          run.startedAt ??= now;
+          change.startedAt = run.startedAt;
+          change.stoppedAt = null;
+          batch.effects.push(() => this.#armGraphTimeout(run));
+        } else if (isFinal(c.state)) {
+          change.stoppedAt = now;
+          batch.effects.push(() => this.#retire(run));
+        }
+        batch.events.push(eventOf(run, now, c.state));
+        return;
+      }
+      case 'dispatch':
+        batch.effects.push(() => this.#dispatch(run, c.node, c.attempt, c.reattach === true));
+        return;
+      case 'abort':
+        batch.effects.push(() => run.attempts.get(c.node)?.abort(new Error(stateName(run.engine.runState))));
+        return;
+      case 'wakeAfter':
+        batch.effects.push(() => this.#after(run, c.delayMs, () => this.#feed(run, wake(c.node, c.attempt))));
+        return;
+    }
+  }
+
+  #dispatch(run: ActiveRun, nodeId: number, attempt: number, reattach: boolean): void {
+    if (this.#stopped) return;
+    const node = resolveArgs(run.graph, run.graph.nodes[nodeId], run.outputs);
+    const runner = this.#o.runners.get(node.engine);
+    const controller = new AbortController();
+    run.attempts.set(nodeId, controller);
+    const finish = (outcome: AttemptOutcome) => {
+      if (run.attempts.get(nodeId) === controller) run.attempts.delete(nodeId);
+      if (this.#stopped) return;
+      // Only the current attempt of a still-running node may record outputs.
+      if (run.engine.nodeState(nodeId) !== State.running || run.engine.attempts(nodeId) !== attempt) return;
+      if (outcome.output) run.outputs[nodeId] = outcome.output;
+      this.#feed(run, attemptEnded(nodeId, attempt, outcome.state as AttemptResult, outcome.error));
+    };
+    if (!runner) {
+      finish({ state: State.failure, error: `no runner for engine "${node.engine}"` });
+      return;
+    }
+    if (node.timeout) {
+      this.#after(run, node.timeout * 1000, () => {
+        if (run.attempts.get(nodeId) !== controller) return;
+        controller.abort(new Error('timeout'));
+        finish({ state: State.timeout, error: `node timed out after ${node.timeout} s` });
+      });
+    }
+    runner
+      .run({
+        runId: run.id,
+        node,
+        attempt,
+        key: `${run.id}/${nodeId}/${attempt}`,
+        signal: controller.signal,
+        reattach,
+      })
+      .then(finish, (err: unknown) =>
+        finish({ state: State.failure, error: err instanceof Error ? err.message : String(err) }),
+      );
+  }
+
+  #armGraphTimeout(run: ActiveRun): void {
+    const seconds = run.graph.timeout ?? this.#o.defaultGraphTimeout;
+    if (!seconds || run.engine.finished) return;
+    const elapsed = this.#o.now() - (run.startedAt ?? this.#o.now());
+    this.#after(run, Math.max(0, seconds * 1000 - elapsed), () => this.#feed(run, graphTimeout()));
+  }
+
+  #after(run: ActiveRun, ms: number, fn: () => void): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      run.timers.delete(timer);
+      fn();
+    }, ms);
+    run.timers.add(timer);
+  }
+
+  #retire(run: ActiveRun): void {
+    for (const timer of run.timers) clearTimeout(timer);
+    run.timers.clear();
+    if (run.engine.finished) this.#runs.delete(run.id);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#flushLoop())
+      .finally(() => {
+        this.#flushing = null;
+        // Work queued between the loop's last check and here must not wait for the next event.
+        if (this.#hasPending()) this.#scheduleFlush();
+      });
+  }
+
+  #hasPending(): boolean {
+    return this.#batch.changes.size > 0 || this.#batch.effects.length > 0;
+  }
+
+  /** Commits batches until none is left; a failed commit is retried, never dropped. */
+  async #flushLoop(): Promise<void> {
+    while (this.#hasPending()) {
+      const batch = this.#batch;
+      this.#batch = newBatch();
+      for (;;) {
+        try {
+          await this.#o.store.apply([...batch.changes.values()]);
+          break;
+        } catch (err) {
+          this.#o.logger.error({ err }, 'store commit failed; retrying');
+          await new Promise((r) => setTimeout(r, this.#o.commitRetryMs));
+        }
+      }
+      for (const event of batch.events) this.#o.bus.publish(event);
+      for (const effect of batch.effects) effect();
+    }
+  }
+}
+
+function changesOf(batch: Batch, runId: string): RunChanges {
+  let changes = batch.changes.get(runId);
+  if (!changes) batch.changes.set(runId, (changes = { runId, nodes: [] }));
+  return changes;
+}
+
+function eventOf(
+  run: ActiveRun,
+  time: number,
+  state: number,
+  node?: number,
+  attempt?: number,
+  error?: string,
+): RunEvent {
+  const event: RunEvent = { run: run.id, state, time };
+  if (node !== undefined) {
+    event.node = node;
+    event.name = run.graph.nodes[node].name;
+    event.attempt = attempt;
+  }
+  if (error !== undefined) event.error = error;
+  return event;
+}

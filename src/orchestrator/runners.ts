@@ -1,0 +1,60 @@
+/**
+ * How an attempt of a node is carried out. The orchestrator knows only this interface:
+ * in-process runners for `nil` and `sleep` live here; executor-backed runners call remote
+ * executor services.
+ */
+import type { GorchNode } from '../graph/model.ts';
+import { State } from '../graph/states.ts';
+
+export interface Attempt {
+  runId: string;
+  /** the node with its get_attribute args already resolved */
+  node: GorchNode;
+  attempt: number;
+  /** unique per attempt, stable across restarts: executors run a key at most once */
+  key: string;
+  /** aborted on cancel, graph timeout or the node's own timeout */
+  signal: AbortSignal;
+  /** this attempt was running before a restart: re-attach to it instead of starting anew */
+  reattach: boolean;
+}
+
+export interface AttemptOutcome {
+  state: typeof State.success | typeof State.failure | typeof State.timeout;
+  output?: Record<string, string>;
+  error?: string;
+}
+
+export interface TaskRunner {
+  run(attempt: Attempt): Promise<AttemptOutcome>;
+}
+
+export const nilRunner: TaskRunner = {
+  run: async () => ({ state: State.success }),
+};
+
+/** `sleep` sleeps args[0] seconds, or a random 0-1 s without args, as gorchestrator's did. */
+export function sleepRunner(random: () => number): TaskRunner {
+  return {
+    run: ({ node, signal }) => {
+      const seconds = node.args.length > 0 ? Number(node.args[0]) : random();
+      if (!Number.isFinite(seconds) || seconds < 0) {
+        return Promise.resolve({
+          state: State.failure,
+          error: `sleep: args[0] must be a number of seconds >= 0, got ${JSON.stringify(node.args[0])}`,
+        });
+      }
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve({ state: State.success }), seconds * 1000);
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve({ state: State.failure, error: 'aborted' });
+          },
+          { once: true },
+        );
+      });
+    },
+  };
+}

@@ -1,0 +1,41 @@
+-- Baton's SQLite schema after every migration in src/store/migrations/sqlite/.
+-- Generated, do not edit: test/store/sqlite.test.ts fails when it drifts from the migrations.
+-- Regenerate with: BATON_UPDATE_SCHEMA=1 npx node --test test/store/sqlite.test.ts
+
+CREATE TABLE migrations (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE nodes (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  node INTEGER NOT NULL CHECK (node >= 0),
+  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3, 4, 5, 10, 11)),
+  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  started_at INTEGER,
+  stopped_at INTEGER,
+  -- output values as a JSON object text
+  output TEXT CHECK (output IS NULL OR json_valid(output)),
+  error TEXT,
+  executor TEXT,
+  task_id TEXT,
+  PRIMARY KEY (run_id, node)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE runs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3, 4, 5, 10, 11)),
+  document TEXT NOT NULL,
+  node_count INTEGER NOT NULL CHECK (node_count >= 0),
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  stopped_at INTEGER,
+  error TEXT,
+  -- NULLs are distinct in a UNIQUE column: runs without a key never conflict
+  idempotency_key TEXT UNIQUE
+) STRICT;
+
+CREATE INDEX runs_state_seq ON runs (state, seq);

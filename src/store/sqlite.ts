@@ -1,0 +1,88 @@
+/**
+ * The embedded Store (DESIGN §5): one SQLite file under the data directory, through
+ * `node:sqlite`. Each operation lives in `sqlite/` as a function of a connection; this module
+ * opens the connection, migrates it and turns the synchronous calls into the async contract.
+ *
+ * node:sqlite is synchronous: every call runs to completion on the event loop, so one
+ * connection needs no locking, and a transaction can never interleave with another call.
+ * The price is that a call blocks the loop while it runs: createRun of 10,000 nodes ~12 ms,
+ * getNodes of them ~4 ms, an apply of 1,000 node changes ~4 ms.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { apply } from './sqlite/apply.ts';
+import { type Conn, openConn } from './sqlite/conn.ts';
+import { migrate, readMigrations } from './sqlite/migrate.ts';
+import { getNodes } from './sqlite/nodes.ts';
+import { createRun, getRun, listRuns, unfinishedRuns } from './sqlite/runs.ts';
+import { InvalidCursorError, type Store } from './store.ts';
+
+/**
+ * Opens (creating the file and its directory if needed) and migrates the database at `path`.
+ * `:memory:` gives a private in-memory database, for tests.
+ */
+export async function openSqliteStore(path: string): Promise<Store> {
+  const conn = guard(`open ${path}`, () => {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const conn = openConn(path);
+    try {
+      migrate(conn, readMigrations());
+    } catch (err) {
+      conn.db.close();
+      throw err;
+    }
+    return conn;
+  });
+  return sqliteStore(conn);
+}
+
+function sqliteStore(conn: Conn): Store {
+  function use<T>(operation: string, body: (conn: Conn) => T): T {
+    return guard(operation, () => {
+      if (!conn.db.isOpen) throw new Error('the store is closed');
+      return body(conn);
+    });
+  }
+  return {
+    async createRun(run) {
+      return use(`createRun ${run.id}`, (conn) => createRun(conn, run));
+    },
+    async getRun(id) {
+      return use(`getRun ${id}`, (conn) => getRun(conn, id));
+    },
+    async getNodes(id) {
+      return use(`getNodes ${id}`, (conn) => getNodes(conn, id));
+    },
+    async listRuns(query) {
+      return use('listRuns', (conn) => listRuns(conn, query));
+    },
+    async apply(changes) {
+      use(`apply (${changes.length} runs)`, (conn) => apply(conn, changes));
+    },
+    async unfinishedRuns() {
+      return use('unfinishedRuns', (conn) => unfinishedRuns(conn));
+    },
+    async close() {
+      if (!conn.db.isOpen) return;
+      guard('close', () => {
+        // SQLite's advice for short-lived and long-lived connections alike: refresh the
+        // planner's statistics where they are stale, at close (usually a no-op)
+        conn.db.exec('PRAGMA optimize');
+        conn.db.close();
+      });
+    },
+  };
+}
+
+/**
+ * Runs `body`, giving SQLite's errors the operation they came from; the original is the
+ * `cause`. Caller mistakes the API maps to 400 (a foreign cursor, a bad limit) pass unchanged.
+ */
+function guard<T>(operation: string, body: () => T): T {
+  try {
+    return body();
+  } catch (err) {
+    if (err instanceof InvalidCursorError || err instanceof RangeError) throw err;
+    throw new Error(`sqlite store: ${operation}: ${(err as Error).message}`, { cause: err });
+  }
+}

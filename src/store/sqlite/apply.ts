@@ -1,0 +1,121 @@
+/**
+ * The orchestrator's write path: everything one scheduling tick changed, for many runs, in one
+ * transaction. Per run: the run's own fields, then the bulk state change, then each node.
+ *
+ * A change sets only the fields it carries (`undefined` = absent, `null` = clear). SQL cannot
+ * say "leave this column alone" with a bound parameter (COALESCE(?, col) cannot set NULL), so
+ * each set of present fields gets its own UPDATE, built once and prepared once per connection:
+ * at most 2^8 node shapes and 2^4 run shapes, in practice a handful.
+ */
+import type { SQLInputValue } from 'node:sqlite';
+import type { NodeChange, RunChange, RunChanges } from '../store.ts';
+import { type Conn, transaction } from './conn.ts';
+
+interface Field<C> {
+  field: keyof C & string;
+  column: string;
+  /** stored as JSON text */
+  json?: true;
+}
+
+interface Update {
+  sql: string;
+  values: SQLInputValue[];
+}
+
+/** Builds `UPDATE table SET <present columns> WHERE <where>` for a change, cached by shape. */
+function partialUpdate<C extends object>(
+  table: string,
+  fields: readonly Field<C>[],
+  where: string,
+): (change: C) => Update | undefined {
+  const sqlByMask = new Map<number, string>();
+  return (change) => {
+    let mask = 0;
+    const values: SQLInputValue[] = [];
+    for (let i = 0; i < fields.length; i++) {
+      const value = (change as Record<string, unknown>)[fields[i].field];
+      if (value === undefined) continue;
+      mask |= 1 << i;
+      // anything else that is not an SQL value fails to bind, which fails the transaction
+      values.push(
+        (fields[i].json && value !== null ? JSON.stringify(value) : value) as SQLInputValue,
+      );
+    }
+    if (mask === 0) return undefined;
+    let sql = sqlByMask.get(mask);
+    if (sql === undefined) {
+      const set = fields.filter((_, i) => mask & (1 << i)).map((f) => `${f.column} = ?`);
+      sql = `UPDATE ${table} SET ${set.join(', ')} WHERE ${where}`;
+      sqlByMask.set(mask, sql);
+    }
+    return { sql, values };
+  };
+}
+
+const runUpdate = partialUpdate<RunChange>(
+  'runs',
+  [
+    { field: 'state', column: 'state' },
+    { field: 'startedAt', column: 'started_at' },
+    { field: 'stoppedAt', column: 'stopped_at' },
+    { field: 'error', column: 'error' },
+  ],
+  'id = ?',
+);
+
+const nodeUpdate = partialUpdate<NodeChange>(
+  'nodes',
+  [
+    { field: 'state', column: 'state' },
+    { field: 'attempts', column: 'attempts' },
+    { field: 'startedAt', column: 'started_at' },
+    { field: 'stoppedAt', column: 'stopped_at' },
+    { field: 'output', column: 'output', json: true },
+    { field: 'error', column: 'error' },
+    { field: 'executor', column: 'executor' },
+    { field: 'taskId', column: 'task_id' },
+  ],
+  'run_id = ? AND node = ?',
+);
+
+/** Applies all of `changes` or, on the first error, none of them. */
+export function apply(conn: Conn, changes: RunChanges[]): void {
+  if (changes.length === 0) return;
+  transaction(conn, () => {
+    for (const change of changes) applyRun(conn, change);
+  });
+}
+
+function applyRun(conn: Conn, { runId, run, bulk, nodes }: RunChanges): void {
+  let node: number | undefined;
+  try {
+    const update = run === undefined ? undefined : runUpdate(run);
+    const found =
+      update === undefined
+        ? conn.stmt('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined
+        : conn.stmt(update.sql).run(...update.values, runId).changes === 1;
+    if (!found) throw new Error('no such run');
+    if (bulk !== undefined && bulk.from.length > 0) {
+      conn
+        .stmt(
+          `UPDATE nodes SET state = ?
+           WHERE run_id = ? AND state IN (SELECT value FROM json_each(?))`,
+        )
+        .run(bulk.to, runId, JSON.stringify(bulk.from));
+    }
+    for (const change of nodes) {
+      node = change.node;
+      const update = nodeUpdate(change);
+      const found =
+        update === undefined
+          ? conn.stmt('SELECT 1 FROM nodes WHERE run_id = ? AND node = ?').get(runId, node) !==
+            undefined
+          : conn.stmt(update.sql).run(...update.values, runId, node).changes === 1;
+      if (!found) throw new Error('no such node');
+    }
+  } catch (err) {
+    const where = node === undefined ? `run ${runId}` : `run ${runId} node ${node}`;
+    throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
+  }
+}

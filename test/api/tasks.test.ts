@@ -1,0 +1,255 @@
+/**
+ * The orchestrator API against a real server on loopback with a real SQLite store.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { RunningServer } from '../../src/cli/server.ts';
+import { State } from '../../src/graph/states.ts';
+import { doc, getRun, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
+
+const run = promisify(execFile);
+const exampleFile = new URL('../../examples/gorch-example.json', import.meta.url).pathname;
+
+describe('orchestrator API', () => {
+  const dir = tempDir();
+  let server: RunningServer;
+  let url: string;
+  before(async () => {
+    server = await startTestServer({ dataDir: dir.path, limits: { maxNodes: 1000 }, bodyLimit: 1024 * 1024 });
+    url = server.url;
+  });
+  after(async () => {
+    await server.close();
+    dir.remove();
+  });
+
+  it("runs gorchestrator's example submitted by its own curl line, and GET returns its shape", async () => {
+    copyFileSync(exampleFile, join(dir.path, 'example.json'));
+    const { stdout } = await run(
+      'curl',
+      ['-s', '-X', 'POST', '-H', 'Content-Type:application/json', '-d', '@example.json', `${url}/v1/tasks`],
+      { cwd: dir.path },
+    );
+    const { id } = JSON.parse(stdout) as { id: string };
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const done = await waitForRun(url, id);
+    assert.equal(done.state, State.success);
+    assert.equal(done.name, 'gorchestrator example');
+    assert.equal((done.digraph as number[]).length, 64, 'answers with the matrix it was given');
+    assert.deepEqual(
+      done.nodes.map((n) => [n.id, n.name, n.state]),
+      ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((name, i) => [i, name, State.success]),
+    );
+    const c = done.nodes[2];
+    assert.deepEqual(c.args, ['ip_address=get_attribute d:ip_address']);
+    assert.deepEqual(c.output, { my_ip: '' });
+    assert.ok(c.start_date && c.stop_date && c.attempts === 1);
+    // f (5) precedes a, b, c: a node never starts before its predecessors stop
+    const f = done.nodes[5];
+    for (const succ of [0, 1, 2]) assert.ok(done.nodes[succ].start_date! >= f.stop_date!);
+  });
+
+  it('accepts the edges form and returns it', async () => {
+    const { status, body } = await post(url, doc([['x', 'nil'], ['y', 'nil']], [[0, 1]]));
+    assert.equal(status, 202);
+    const done = await waitForRun(url, body.id);
+    assert.equal(done.state, State.success);
+    assert.deepEqual(done.edges, [[0, 1]]);
+    assert.equal(done.digraph, undefined);
+  });
+
+  it('an Idempotency-Key returns the same id twice and starts one run', async () => {
+    const key = `key-${Date.now()}`;
+    const a = await post(url, doc([['x', 'nil']]), { 'Idempotency-Key': key });
+    const b = await post(url, doc([['x', 'nil']]), { 'Idempotency-Key': key });
+    assert.equal(a.status, 202);
+    assert.equal(b.status, 202);
+    assert.equal(a.body.id, b.body.id);
+  });
+
+  describe('rejects bad documents with 400 and a message naming the problem', () => {
+    const cases: Array<[string, unknown, RegExp, string?]> = [
+      ['not JSON', '{"nodes": [', /not valid JSON|JSON/i],
+      ['not an object', '[1,2]', /object/i],
+      ['wrong type', { digraph: [0], nodes: [{ id: 0, name: 'a', engine: 'nil', args: 'x' }] }, /args/, 'nodes[0].args'],
+      ['matrix not N×N', { digraph: [0, 1, 0], nodes: [node(0), node(1)] }, /2×2|4/],
+      ['ids not 0..N-1', { edges: [], nodes: [node(0), { ...node(1), id: 5 }] }, /id/, 'nodes[1].id'],
+      ['self-loop', { edges: [[1, 1]], nodes: [node(0), node(1)] }, /itself|self/],
+      [
+        'cycle, named node by node',
+        { edges: [[0, 1], [1, 2], [2, 0]], nodes: [node(0), node(1), node(2)] },
+        /n0 -> n1 -> n2 -> n0|n1 -> n2 -> n0 -> n1|n2 -> n0 -> n1 -> n2/,
+      ],
+      ['unknown engine', { edges: [], nodes: [{ ...node(0), engine: 'teleport' }] }, /teleport/, 'nodes[0].engine'],
+      [
+        'get_attribute naming no upstream node',
+        { edges: [], nodes: [node(0), { ...node(1), args: ['ip=get_attribute n0:ip'] }] },
+        /upstream/,
+        'nodes[1].args[0]',
+      ],
+      ['both digraph and edges', { digraph: [0], edges: [], nodes: [node(0)] }, /digraph|edges/],
+      [
+        'too many nodes',
+        { edges: [], nodes: Array.from({ length: 1001 }, (_, i) => node(i)) },
+        /1000|1,000|limit|at most/i,
+      ],
+    ];
+    for (const [what, body, message, path] of cases) {
+      it(what, async () => {
+        const res = await post(url, body);
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.code, 400);
+        assert.match(res.body.message, message);
+        if (path) assert.equal(res.body.path, path);
+      });
+    }
+
+    it('a body over the limit answers 413', async () => {
+      const res = await post(url, `{"nodes":[],"edges":[],"name":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+      assert.equal(res.status, 413);
+      assert.equal(res.body.error, 'BATON_ERR_BODY_TOO_LARGE');
+    });
+
+    it('prototype-pollution keys are refused, not merged', async () => {
+      const res = await post(url, '{"__proto__": {"polluted": true}, "edges": [], "nodes": []}');
+      assert.equal(res.status, 400);
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    });
+  });
+
+  it('404s are JSON errors', async () => {
+    const res = await fetch(`${url}/v1/tasks/00000000-0000-0000-0000-000000000000`);
+    assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), {
+      code: 404,
+      error: 'BATON_ERR_RUN_NOT_FOUND',
+      message: 'no run with id 00000000-0000-0000-0000-000000000000',
+    });
+    const nowhere = await fetch(`${url}/v2/nothing`);
+    assert.equal(nowhere.status, 404);
+    assert.equal(((await nowhere.json()) as { code: number }).code, 404);
+  });
+
+  it('lists runs newest first, pages with a cursor and filters by state', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await post(url, doc([['x', 'nil']], [], { name: `page-${i}` }))).body.id);
+    for (const id of ids) await waitForRun(url, id);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await fetch(`${url}/v1/tasks?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page = (await res.json()) as { tasks: Array<{ id: string; state: string }>; next_cursor?: string };
+      assert.ok(page.tasks.length <= 2);
+      seen.push(...page.tasks.map((t) => t.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    assert.equal(new Set(seen).size, seen.length, 'no run twice');
+    assert.deepEqual(seen.slice(0, 5), [...ids].reverse(), 'newest first');
+    const slash = await fetch(`${url}/v1/tasks/?state=success&limit=1000`);
+    const filtered = (await slash.json()) as { tasks: Array<{ state: string; state_code: number }> };
+    assert.ok(filtered.tasks.length >= 5);
+    assert.ok(filtered.tasks.every((t) => t.state === 'success' && t.state_code === 3));
+    const bad = await fetch(`${url}/v1/tasks?state=sleeping`);
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { message: string }).message, /sleeping/);
+    const badLimit = await fetch(`${url}/v1/tasks?limit=0`);
+    assert.equal(badLimit.status, 400);
+  });
+
+  it('DELETE cancels a running graph and keeps its record; 404 unknown, 409 finished', async () => {
+    const { body } = await post(url, doc([['slow', 'sleep', ['30']], ['after', 'nil']], [[0, 1]]));
+    await waitForRun(url, body.id, (r) => r.nodes[0].state === State.running);
+    const res = await fetch(`${url}/v1/tasks/${body.id}`, { method: 'DELETE' });
+    assert.equal(res.status, 202);
+    const canceled = await getRun(url, body.id);
+    assert.equal(canceled.state, State.canceled);
+    assert.deepEqual(
+      canceled.nodes.map((n) => n.state),
+      [State.canceled, State.canceled],
+    );
+    const again = await fetch(`${url}/v1/tasks/${body.id}`, { method: 'DELETE' });
+    assert.equal(again.status, 409);
+    const unknown = await fetch(`${url}/v1/tasks/nope`, { method: 'DELETE' });
+    assert.equal(unknown.status, 404);
+  });
+
+  it('a failure makes descendants notrunnable and independent branches finish', async () => {
+    const { body } = await post(
+      url,
+      doc(
+        [['bad', 'sleep', ['not-a-number']], ['child', 'nil'], ['grandchild', 'nil'], ['other', 'sleep', ['0.05']]],
+        [[0, 1], [1, 2]],
+      ),
+    );
+    const done = await waitForRun(url, body.id);
+    assert.equal(done.state, State.failure);
+    assert.deepEqual(
+      done.nodes.map((n) => n.state),
+      [State.failure, State.notrunnable, State.notrunnable, State.success],
+    );
+    assert.match(done.nodes[0].error!, /seconds/);
+  });
+
+  it('a node timeout and a graph timeout end in state 10', async () => {
+    const nodeTimeout = await post(url, doc([['slow', 'sleep', ['30'], { timeout: 0.1 }]]));
+    const a = await waitForRun(url, nodeTimeout.body.id);
+    assert.equal(a.nodes[0].state, State.timeout);
+    assert.equal(a.state, State.failure);
+    const graphTimeout = await post(url, doc([['slow', 'sleep', ['30']], ['next', 'nil']], [[0, 1]], { timeout: 0.1 }));
+    const b = await waitForRun(url, graphTimeout.body.id);
+    assert.equal(b.state, State.timeout);
+    assert.deepEqual(b.nodes.map((n) => n.state), [State.timeout, State.timeout]);
+  });
+
+  it('retries a node with backoff, then retry re-runs a failed run', async () => {
+    const { body } = await post(url, doc([['flaky', 'sleep', ['x'], { retries: { count: 2, backoff_s: 0.01 } }]]));
+    const done = await waitForRun(url, body.id);
+    assert.equal(done.nodes[0].attempts, 3);
+    assert.equal(done.state, State.failure);
+    const res = await fetch(`${url}/v1/tasks/${body.id}/retry`, { method: 'POST' });
+    assert.equal(res.status, 202);
+    const again = await waitForRun(url, body.id, (r) => r.state === State.failure && r.nodes[0].attempts === 3);
+    assert.equal(again.state, State.failure);
+  });
+
+  it('streams state changes as Server-Sent Events and ends with the run', async () => {
+    const { body } = await post(url, doc([['a', 'sleep', ['0.2']], ['b', 'nil']], [[0, 1]]));
+    const res = await fetch(`${url}/v1/tasks/${body.id}/events`);
+    assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    const text = await res.text(); // the stream closes after the final state
+    const events = text
+      .split('\n\n')
+      .filter((f) => f.includes('data: '))
+      .map((f) => ({ type: /event: (\w+)/.exec(f)![1], data: JSON.parse(/data: (.*)/.exec(f)![1]) }));
+    assert.equal(events[0].type, 'snapshot');
+    const last = events.at(-1)!;
+    assert.deepEqual([last.type, last.data.state, last.data.node], ['state', State.success, undefined]);
+    const b = events.filter((e) => e.data.name === 'b').map((e) => e.data.state);
+    assert.deepEqual(b.slice(-2), [State.running, State.success]);
+  });
+
+  it('serves OpenAPI, Swagger UI, health, metrics and the UI', async () => {
+    const spec = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    for (const path of ['/v1/tasks', '/v1/tasks/{id}', '/v1/tasks/{id}/events', '/v1/tasks/{id}/retry', '/healthz']) {
+      assert.ok(spec.paths[path], `openapi has ${path}`);
+    }
+    const docs = await fetch(`${url}/apidocs/`);
+    assert.equal(docs.status, 200);
+    assert.match(await docs.text(), /swagger/i);
+    assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), {
+      status: 'ok',
+      active_runs: server.orchestrator.activeRuns,
+      store: 'ok',
+    });
+    assert.match(await (await fetch(`${url}/metrics`)).text(), /baton_active_runs/);
+    assert.match(await (await fetch(`${url}/`)).text(), /<title>Baton/);
+  });
+});
+
+function node(id: number) {
+  return { id, name: `n${id}`, engine: 'nil', args: null, output: null };
+}
