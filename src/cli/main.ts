@@ -41,7 +41,14 @@ export function program(): Command {
     .addHelpText('after', '\nExample:\n  baton serve --port 8080 --data /var/lib/baton')
     .action(async (opts: { host: string; port: number; data: string }) => {
       const logger = createLogger();
-      const server = await startServer({ host: opts.host, port: opts.port, dataDir: opts.data, logger });
+      const server = await startServer({
+        host: opts.host,
+        port: opts.port,
+        dataDir: opts.data,
+        logger,
+        // The store is intact (nothing half-written); a supervisor restarts us and runs resume.
+        onFatal: () => process.exit(70),
+      });
       logger.info({ url: server.url, resumed: server.resumed, data: opts.data }, 'baton orchestrator ready');
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down; unfinished runs resume at the next start');

@@ -24,6 +24,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   limits?: Partial<Limits>;
   defaultGraphTimeout?: number;
+  /** a commit failed for good; the orchestrator has stopped (see Orchestrator.onFatal) */
+  onFatal?: (err: unknown) => void;
 }
 
 export interface RunningServer {
@@ -51,6 +53,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     runners,
     logger: options.logger || silent,
     defaultGraphTimeout: options.defaultGraphTimeout,
+    onFatal: options.onFatal,
   });
   const app = await buildApp({
     orchestrator,

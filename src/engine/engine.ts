@@ -125,7 +125,9 @@ export class RunEngine {
     for (let i = 0; i < n; i++) {
       const s = this.#state[i];
       // A running node may still be running on its executor: re-attach to that attempt.
-      if (s === State.running) out.push({ type: 'dispatch', node: i, attempt: this.#attempts[i] });
+      if (s === State.running) {
+        out.push({ type: 'dispatch', node: i, attempt: this.#attempts[i], reattach: true });
+      }
       // A torun node with nothing to wait for was between attempts or about to start.
       else if (s === State.torun && this.#waiting[i] === 0) this.#dispatch(i, out);
     }

@@ -28,8 +28,8 @@ export type Command =
   | { type: 'nodeState'; node: number; state: StateCode; attempt: number; error?: string }
   /** every node of the run in one of `from` moves to `to` */
   | { type: 'bulkNodes'; from: StateCode[]; to: StateCode }
-  /** start (or re-attach to) this attempt of the node */
-  | { type: 'dispatch'; node: number; attempt: number }
+  /** start this attempt of the node, or re-attach to it after a restart */
+  | { type: 'dispatch'; node: number; attempt: number; reattach?: true }
   /** stop this attempt of the node on its executor */
   | { type: 'abort'; node: number; attempt: number }
   /** deliver `wake` for this node and attempt after the delay */

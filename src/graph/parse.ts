@@ -676,7 +676,7 @@ function describeMatches(
   }
   if (total === 0) return `no node name matches ${JSON.stringify(pattern)}`;
   const more = total > shown.length ? ` and ${total - shown.length} more` : '';
-  return `matching nodes: ${shown.join(', ')}${more}, ${total === 1 ? 'which is' : 'none of which is'} not upstream`;
+  return `matching nodes: ${shown.join(', ')}${more}, ${total === 1 ? 'which is not upstream' : 'none of which is upstream'}`;
 }
 
 /**

@@ -40,6 +40,11 @@ export interface OrchestratorOptions {
   newId?: () => string;
   /** how long to wait before retrying a failed store commit */
   commitRetryMs?: number;
+  /**
+   * Called when a commit fails for good (not a transient store error). The orchestrator has
+   * stopped by then; its runs are intact in the store and resume at the next start.
+   */
+  onFatal?: (err: unknown) => void;
 }
 
 interface ActiveRun {
@@ -78,6 +83,9 @@ export class Orchestrator {
       random: Math.random,
       newId: randomUUID,
       commitRetryMs: 1000,
+      onFatal: (err) => {
+        throw err;
+      },
       ...options,
     };
   }
@@ -143,13 +151,18 @@ export class Orchestrator {
 
   /** Stops taking work; in-flight runs stay in the store and resume on the next start. */
   async stop(): Promise<void> {
+    this.#halt();
+    await this.flushed();
+    this.#runs.clear();
+  }
+
+  /** Stops timers and attempts; what is committed stays, to be resumed by the next process. */
+  #halt(): void {
     this.#stopped = true;
     for (const run of this.#runs.values()) {
       for (const timer of run.timers) clearTimeout(timer);
       for (const controller of run.attempts.values()) controller.abort(new Error('shutting down'));
     }
-    await this.flushed();
-    this.#runs.clear();
   }
 
   async #runOrThrow(id: string): Promise<ActiveRun> {
@@ -324,6 +337,13 @@ export class Orchestrator {
           await this.#o.store.apply([...batch.changes.values()]);
           break;
         } catch (err) {
+          if (!this.#o.store.isTransient(err)) {
+            this.#o.logger.fatal({ err }, 'store commit failed; stopping the orchestrator');
+            this.#halt();
+            this.#batch = newBatch();
+            this.#o.onFatal(err);
+            return;
+          }
           this.#o.logger.error({ err }, 'store commit failed; retrying');
           await new Promise((r) => setTimeout(r, this.#o.commitRetryMs));
         }

@@ -62,6 +62,7 @@ function sqliteStore(conn: Conn): Store {
     async unfinishedRuns() {
       return use('unfinishedRuns', (conn) => unfinishedRuns(conn));
     },
+    isTransient,
     async close() {
       if (!conn.db.isOpen) return;
       guard('close', () => {
@@ -72,6 +73,16 @@ function sqliteStore(conn: Conn): Store {
       });
     },
   };
+}
+
+/** SQLite primary result codes worth a retry: BUSY, LOCKED, IOERR, FULL, CANTOPEN. */
+const TRANSIENT_CODES = new Set([5, 6, 10, 13, 14]);
+
+function isTransient(err: unknown): boolean {
+  for (let e = err as { errcode?: number; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.errcode === 'number') return TRANSIENT_CODES.has(e.errcode & 0xff);
+  }
+  return false;
 }
 
 /**

@@ -122,5 +122,10 @@ export interface Store {
   apply(changes: RunChanges[]): Promise<void>;
   /** Runs that are not finished (initial or running), oldest first: to resume after a restart. */
   unfinishedRuns(): Promise<RunRecord[]>;
+  /**
+   * Whether retrying the failed operation may succeed (busy, locked, disk full, I/O error,
+   * connection lost); anything else is a bug or a corrupt store and must not be retried forever.
+   */
+  isTransient(err: unknown): boolean;
   close(): Promise<void>;
 }
