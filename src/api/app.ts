@@ -6,7 +6,11 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiDeps } from './deps.ts';
 import { type ErrorBody, Errors } from './errors.ts';
@@ -51,7 +55,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.code(body.code).type('application/json').send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const body = toErrorBody(new Errors.NOT_FOUND(request.method, request.url), bodyLimit, request.id);
+    const body = toErrorBody(
+      new Errors.NOT_FOUND(request.method, request.url),
+      bodyLimit,
+      request.id,
+    );
     return reply.code(404).send(body);
   });
 
@@ -63,7 +71,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         version: options.version ?? '0.1.0',
       },
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/apidocs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -76,14 +86,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 }
 
 /** Maps any error to the public JSON shape; unknown errors never leak their details. */
-function toErrorBody(error: FastifyError & { path?: string }, bodyLimit: number, requestId: string): ErrorBody {
+function toErrorBody(
+  error: FastifyError & { path?: string },
+  bodyLimit: number,
+  requestId: string,
+): ErrorBody {
   const code = error.code ?? '';
   if (code.startsWith('BATON_ERR_')) {
     const body: ErrorBody = { code: error.statusCode ?? 500, error: code, message: error.message };
     if (error.path !== undefined) body.path = error.path;
     return body;
   }
-  const translate = (e: FastifyError): ErrorBody => ({ code: e.statusCode!, error: e.code, message: e.message });
+  const translate = (e: FastifyError): ErrorBody => ({
+    code: e.statusCode!,
+    error: e.code,
+    message: e.message,
+  });
   if (error.validation) {
     const where = error.validationContext ?? 'request';
     const first = error.validation[0];

@@ -17,7 +17,11 @@ export const Errors = {
   UNSUPPORTED_MEDIA_TYPE: createError('BATON_ERR_UNSUPPORTED_MEDIA_TYPE', '%s', 415),
   NOT_FOUND: createError('BATON_ERR_NOT_FOUND', 'no route %s %s', 404),
   UNAVAILABLE: createError('BATON_ERR_UNAVAILABLE', '%s', 503),
-  INTERNAL: createError('BATON_ERR_INTERNAL', 'internal error; see the server log (request %s)', 500),
+  INTERNAL: createError(
+    'BATON_ERR_INTERNAL',
+    'internal error; see the server log (request %s)',
+    500,
+  ),
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

@@ -4,12 +4,17 @@
  * referenced, so the OpenAPI document names them once.
  */
 import { type Static, Type } from 'typebox';
-import { GorchDocumentSchema, NormalizedDocumentProperties, NormalizedNodeProperties } from '../graph/schema.ts';
+import {
+  GorchDocumentSchema,
+  NormalizedDocumentProperties,
+  NormalizedNodeProperties,
+} from '../graph/schema.ts';
 import { State, type StateName } from '../graph/states.ts';
 
 const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 const StateCode = Type.Integer({
-  description: '0 initial, 1 torun, 2 running, 3 success, 4 failure, 5 notrunnable, 10 timeout, 11 canceled',
+  description:
+    '0 initial, 1 torun, 2 running, 3 success, 4 failure, 5 notrunnable, 10 timeout, 11 canceled',
 });
 const StateNameSchema = Type.Unsafe<StateName>(
   Type.String({ enum: Object.keys(State), description: 'state name' }),
@@ -39,7 +44,10 @@ export const ListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
   state: Type.Optional(
-    Type.String({ description: 'comma-separated state names, e.g. running,failure', maxLength: 200 }),
+    Type.String({
+      description: 'comma-separated state names, e.g. running,failure',
+      maxLength: 200,
+    }),
   ),
 });
 

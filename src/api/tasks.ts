@@ -60,7 +60,9 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       response: { 200: TaskListSchema, 400: errorRef },
     },
   } as const;
-  const listHandler = async (request: { query: { limit: number; cursor?: string; state?: string } }) => {
+  const listHandler = async (request: {
+    query: { limit: number; cursor?: string; state?: string };
+  }) => {
     const { limit, cursor, state } = request.query;
     const states = state?.split(',').map((s) => {
       const name = s.trim();
@@ -72,7 +74,9 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       return State[name];
     });
     const page = await store.listRuns({ limit, cursor, states }).catch((err: Error) => {
-      throw /cursor/i.test(err.message) ? new Errors.BAD_REQUEST(`querystring.cursor: ${err.message}`) : err;
+      throw /cursor/i.test(err.message)
+        ? new Errors.BAD_REQUEST(`querystring.cursor: ${err.message}`)
+        : err;
     });
     return {
       tasks: page.runs.map(summaryOf),

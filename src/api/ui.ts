@@ -33,5 +33,7 @@ refresh(); setInterval(refresh, 2000);
 </script></body></html>`;
 
 export const uiRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app) => {
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(page));
+  app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html').send(page),
+  );
 };

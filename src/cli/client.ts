@@ -73,7 +73,12 @@ export class BatonClient {
     return this.#token ? { ...extra, authorization: `Bearer ${this.#token}` } : extra;
   }
 
-  async #request(method: string, path: string, body?: string, headers: Record<string, string> = {}) {
+  async #request(
+    method: string,
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+  ) {
     let res: Response;
     try {
       res = await fetch(`${this.server}${path}`, { method, body, headers: this.#headers(headers) });

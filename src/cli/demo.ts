@@ -4,16 +4,21 @@
  */
 import { fileURLToPath } from 'node:url';
 import { BatonClient } from './client.ts';
+import { readDocumentText } from './documents.ts';
 import { createLogger } from './logger.ts';
 import { follow } from './run.ts';
-import { readDocumentText } from './documents.ts';
 import { startServer } from './server.ts';
 
 const example = fileURLToPath(new URL('../../examples/gorch-example.json', import.meta.url));
 
 export async function demoCommand(opts: { port: number; data: string }): Promise<void> {
   const logger = createLogger({ level: 'warn' });
-  const server = await startServer({ host: '127.0.0.1', port: opts.port, dataDir: opts.data, logger });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: opts.port,
+    dataDir: opts.data,
+    logger,
+  });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`Baton orchestrator listening on ${server.url} (data in ${opts.data})`);
   const client = new BatonClient(server.url);

@@ -1,8 +1,8 @@
 /** Reading gorch documents from files for the CLI: JSON, or YAML by extension. */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { Graph } from '../graph/model.ts';
 import { DocumentError } from '../graph/errors.ts';
+import type { Graph } from '../graph/model.ts';
 import { parseDocument, parseDocumentText } from '../graph/parse.ts';
 
 export class UsageError extends Error {}

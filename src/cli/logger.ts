@@ -1,5 +1,5 @@
 /** pino, pretty on a terminal and JSON otherwise (so log shippers get structured lines). */
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { type Logger, type LoggerOptions, pino } from 'pino';
 
 export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
   const pretty = options.pretty ?? (process.stdout.isTTY === true && !process.env.CI);
@@ -7,6 +7,9 @@ export function createLogger(options: { level?: string; pretty?: boolean } = {})
   if (!pretty) return pino(base);
   return pino({
     ...base,
-    transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } },
+    transport: {
+      target: 'pino-pretty',
+      options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' },
+    },
   });
 }

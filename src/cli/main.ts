@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { DocumentError } from '../graph/errors.ts';
 import { toDot, toMermaid } from '../graph/export.ts';
+import { demoCommand } from './demo.ts';
+import { readGraph, UsageError } from './documents.ts';
 import { createLogger } from './logger.ts';
 import { ExitCode, runCommand } from './run.ts';
-import { readGraph, UsageError } from './documents.ts';
 import { startServer } from './server.ts';
-import { demoCommand } from './demo.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -37,7 +37,11 @@ export function program(): Command {
     .description('run the orchestrator: REST API, run loop and UI')
     .option('--host <host>', 'address to listen on', process.env.BATON_HOST ?? '127.0.0.1')
     .option('--port <port>', 'port to listen on', port, Number(process.env.BATON_PORT ?? 8080))
-    .option('--data <dir>', 'directory of the embedded SQLite store', process.env.BATON_DATA ?? 'data')
+    .option(
+      '--data <dir>',
+      'directory of the embedded SQLite store',
+      process.env.BATON_DATA ?? 'data',
+    )
     .addHelpText('after', '\nExample:\n  baton serve --port 8080 --data /var/lib/baton')
     .action(async (opts: { host: string; port: number; data: string }) => {
       const logger = createLogger();
@@ -49,7 +53,10 @@ export function program(): Command {
         // The store is intact (nothing half-written); a supervisor restarts us and runs resume.
         onFatal: () => process.exit(70),
       });
-      logger.info({ url: server.url, resumed: server.resumed, data: opts.data }, 'baton orchestrator ready');
+      logger.info(
+        { url: server.url, resumed: server.resumed, data: opts.data },
+        'baton orchestrator ready',
+      );
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down; unfinished runs resume at the next start');
         server.close().then(() => process.exit(0));
@@ -70,9 +77,11 @@ export function program(): Command {
       '\nExit codes: 0 success, 1 the run failed, 2 the document was rejected, 3 server unreachable.' +
         '\nExample:\n  baton run examples/gorch-example.json --watch',
     )
-    .action(async (file: string, opts: { server: string; watch?: boolean; idempotencyKey?: string }) => {
-      process.exitCode = await runCommand(file, { ...opts, token: process.env.BATON_TOKEN });
-    });
+    .action(
+      async (file: string, opts: { server: string; watch?: boolean; idempotencyKey?: string }) => {
+        process.exitCode = await runCommand(file, { ...opts, token: process.env.BATON_TOKEN });
+      },
+    );
 
   cli
     .command('demo')
@@ -87,7 +96,9 @@ export function program(): Command {
     .argument('<file>', 'gorch document (JSON or YAML)')
     .action((file: string) => {
       const graph = readGraph(file);
-      process.stdout.write(`${file}: valid, ${graph.nodes.length} nodes, ${graph.succ.length} edges\n`);
+      process.stdout.write(
+        `${file}: valid, ${graph.nodes.length} nodes, ${graph.succ.length} edges\n`,
+      );
     });
 
   for (const [name, render] of [
@@ -96,7 +107,9 @@ export function program(): Command {
   ] as const) {
     cli
       .command(name)
-      .description(`print the graph of a document as ${name === 'dot' ? 'Graphviz DOT' : 'Mermaid'}`)
+      .description(
+        `print the graph of a document as ${name === 'dot' ? 'Graphviz DOT' : 'Mermaid'}`,
+      )
       .argument('<file>', 'gorch document (JSON or YAML)')
       .action((file: string) => {
         process.stdout.write(`${render(readGraph(file))}\n`);

@@ -119,7 +119,10 @@ export class RunEngine {
   }
 
   #onResume(out: Command[]): void {
-    if (this.#runState === State.initial) return this.#onStart(out);
+    if (this.#runState === State.initial) {
+      this.#onStart(out);
+      return;
+    }
     if (this.finished) return;
     const n = this.graph.nodes.length;
     for (let i = 0; i < n; i++) {
@@ -152,7 +155,12 @@ export class RunEngine {
       if (retries && attempt <= retries.count) {
         this.#state[node] = State.torun;
         out.push({ type: 'nodeState', node, state: State.torun, attempt, error: e.error });
-        out.push({ type: 'wakeAfter', node, attempt, delayMs: this.#backoff(retries.backoff_s, attempt) });
+        out.push({
+          type: 'wakeAfter',
+          node,
+          attempt,
+          delayMs: this.#backoff(retries.backoff_s, attempt),
+        });
         return;
       }
       this.#finishNode(node, e.state, out, e.error);
@@ -262,7 +270,8 @@ export class RunEngine {
     for (let i = 0; i < n; i++) {
       const { state, attempts } = snapshot.nodes[i];
       // A run that started but whose nodes were still initial crashed inside its first tick.
-      this.#state[i] = state === State.initial && this.#runState !== State.initial ? State.torun : state;
+      this.#state[i] =
+        state === State.initial && this.#runState !== State.initial ? State.torun : state;
       this.#attempts[i] = attempts;
       if (this.#state[i] === State.torun || this.#state[i] === State.running) this.#unfinished++;
     }

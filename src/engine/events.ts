@@ -45,7 +45,11 @@ export const resume = (): EngineEvent => ({ type: 'resume' });
 export const cancel = (): EngineEvent => ({ type: 'cancel' });
 export const graphTimeout = (): EngineEvent => ({ type: 'graphTimeout' });
 export const retry = (): EngineEvent => ({ type: 'retry' });
-export const wake = (node: number, attempt: number): EngineEvent => ({ type: 'wake', node, attempt });
+export const wake = (node: number, attempt: number): EngineEvent => ({
+  type: 'wake',
+  node,
+  attempt,
+});
 export function attemptEnded(
   node: number,
   attempt: number,

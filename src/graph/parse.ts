@@ -10,10 +10,14 @@
  *   5. digraph or edges → CSR (entries, endpoints, self-loops, edge limit), in one or two
  *      typed passes over the input array, never an N×N structure of our own;
  *   6. no cycle (iterative DFS, O(V+E)), named node by node;
- *   7. get_attribute args name an ancestor (reverse BFS from each node that has such args).
+ *   7. get_attribute args name an ancestor: the lowest-id one whose name fully matches NODE
+ *      (see resolveAttributes for the two strategies and the work bound).
  *
- * Measured (bench/parse.ts, see the numbers there): the 2,000-node matrix document of 4M
- * entries, from text, is dominated by JSON.parse; the scan itself is a few ms per pass.
+ * Measured with bench/parse.ts (Node 24, 2 vCPUs), median of 5, JSON text to Graph:
+ *   2,000-node matrix (4M entries, 8 MB):    ~70 ms, of which JSON.parse ~45 ms
+ *   100,000 nodes, 300k edges (17 MB):     ~210 ms, of which JSON.parse ~100 ms
+ * The digraph/edges arrays are checked by hand in the CSR scan rather than by the compiled
+ * TypeBox check (~22 ms more for 4M entries, and worse messages).
  */
 import { DocumentError, type DocumentErrorKind, describeValue, locateJsonError } from './errors.ts';
 import type { AttributeRef, GorchNode, Graph } from './model.ts';
@@ -133,7 +137,7 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
   }
 
   // 4. nodes
-  const nodes = normalizeNodes(doc.nodes, opts);
+  const { nodes, byName } = normalizeNodes(doc.nodes, opts);
 
   // 5. edges as CSR
   const n = nodes.length;
@@ -152,14 +156,17 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
   }
 
   // 7. get_attribute
-  const refs = resolveAttributes(nodes, predStart, pred, sorted.order);
+  const refs = resolveAttributes(nodes, byName, predStart, pred, sorted.order);
 
   const graph: Graph = { name, nodes, succStart, succ, predStart, pred, refs, matrix: hasMatrix };
   if (doc.timeout !== undefined) graph.timeout = doc.timeout;
   return graph;
 }
 
-function normalizeNodes(input: GorchDocumentInput['nodes'], opts: ParseOptions): GorchNode[] {
+function normalizeNodes(
+  input: GorchDocumentInput['nodes'],
+  opts: ParseOptions,
+): { nodes: GorchNode[]; byName: Map<string, number> } {
   const nodes: GorchNode[] = new Array(input.length);
   const byName = new Map<string, number>();
   for (let k = 0; k < input.length; k++) {
@@ -247,7 +254,7 @@ function normalizeNodes(input: GorchDocumentInput['nodes'], opts: ParseOptions):
     }
     nodes[k] = node;
   }
-  return nodes;
+  return { nodes, byName };
 }
 
 function knownEngines(engines: ReadonlySet<string>): string {
@@ -485,7 +492,10 @@ export function parseGetAttribute(
 }
 
 interface Pattern {
-  re: RegExp;
+  source: string;
+  matches: (name: string) => boolean;
+  /** no regex metacharacter: matches at most the node of that exact name */
+  literal: boolean;
   /** how many get_attribute args use it */
   uses: number;
 }
@@ -494,20 +504,28 @@ interface Lookup {
   node: GorchNode;
   arg: number;
   key: string;
-  pattern: string;
+  pattern: Pattern;
   attribute: string;
-  /** resolved source id, -1 while unknown or when no ancestor matches */
+  /** resolved source id, -1 when no ancestor matches */
   source: number;
 }
 
 /**
  * Above this many uses, a pattern is resolved for every node at once by one pass in
- * topological order, O(V+E); below, by a reverse BFS from each node that uses it, O(its
- * ancestors). A broadcast such as 10,000 nodes reading `config:url` in a 100k-node graph
- * costs one pass instead of 10,000 walks; a host's IP read by its few components stays local.
+ * topological order, O(V+E); up to it, by a reverse BFS from each node that uses it. A
+ * broadcast such as 10,000 nodes reading `config:url` in a 100k-node graph costs one pass
+ * instead of 10,000 walks; a host's IP read by its few components stays a local walk.
  */
 const PER_GRAPH_PASS_ABOVE = 4;
+/**
+ * Work allowed for get_attribute resolution (regex tests + nodes and edges visited). Real
+ * documents need a tiny fraction; the bound only stops adversarial ones (100k distinct
+ * regexes, or thousands of reads across a 100k-node chain) from holding the event loop:
+ * 50M steps is about 0.3 s.
+ */
+const MAX_RESOLUTION_STEPS = 50_000_000;
 const NONE = 0xffffffff;
+const REGEX_SYNTAX = /[\\^$.|?*+()[\]{}]/;
 
 /**
  * Resolves every get_attribute arg to the lowest-id ancestor whose name fully matches NODE;
@@ -515,6 +533,7 @@ const NONE = 0xffffffff;
  */
 function resolveAttributes(
   nodes: readonly GorchNode[],
+  byName: ReadonlyMap<string, number>,
   predStart: Uint32Array,
   pred: Uint32Array,
   order: Uint32Array,
@@ -538,63 +557,123 @@ function resolveAttributes(
       }
       let pattern = patterns.get(parts.pattern);
       if (pattern === undefined) {
-        pattern = { re: compileNodePattern(parts.pattern, path), uses: 0 };
+        pattern = {
+          source: parts.pattern,
+          matches: compileNodePattern(parts.pattern, path),
+          literal: !REGEX_SYNTAX.test(parts.pattern),
+          uses: 0,
+        };
         patterns.set(parts.pattern, pattern);
       }
       pattern.uses++;
-      lookups.push({ node, arg: a, ...parts, source: -1 });
+      const { key, attribute } = parts;
+      lookups.push({ node, arg: a, key, pattern, attribute, source: -1 });
     }
   }
   const refs = new Map<number, AttributeRef[]>();
   if (lookups.length === 0) return refs;
 
-  // patterns used often: lowest matching ancestor of every node, in topological order
-  let best: Uint32Array | undefined;
-  const byPattern = new Map<string, Lookup[]>();
+  const usesOf = new Map<Pattern, Lookup[]>();
   for (const lookup of lookups) {
-    if (patterns.get(lookup.pattern)!.uses <= PER_GRAPH_PASS_ABOVE) continue;
-    const list = byPattern.get(lookup.pattern);
-    if (list === undefined) byPattern.set(lookup.pattern, [lookup]);
+    const list = usesOf.get(lookup.pattern);
+    if (list === undefined) usesOf.set(lookup.pattern, [lookup]);
     else list.push(lookup);
   }
-  for (const [source, list] of byPattern) {
-    best ??= new Uint32Array(n);
-    lowestMatchingAncestors(patterns.get(source)!.re, nodes, predStart, pred, order, best);
-    for (const lookup of list)
-      lookup.source = best[lookup.node.id] === NONE ? -1 : best[lookup.node.id];
+  const position = new Uint32Array(n); // index in topological order
+  for (let k = 0; k < n; k++) position[order[k]] = k;
+  const member = new Uint32Array(n); // member[v] === stamp: v matches the current pattern
+  const visited = new Uint32Array(n);
+  const queue = new Uint32Array(n);
+  let best: Uint32Array | undefined;
+  let stamp = 0;
+  let visitStamp = 0;
+  let steps = 0;
+  const spend = (count: number, lookup: Lookup): void => {
+    steps += count;
+    if (steps > MAX_RESOLUTION_STEPS) {
+      fail(
+        'limit',
+        `nodes[${lookup.node.id}].args[${lookup.arg}]`,
+        `resolving the get_attribute args of this graph takes over ${MAX_RESOLUTION_STEPS} ` +
+          'steps; use fewer distinct NODE patterns, or plain node names',
+      );
+    }
+  };
+
+  for (const [pattern, uses] of usesOf) {
+    // the matching nodes, ascending
+    let matches: number[];
+    if (pattern.literal) {
+      const id = byName.get(pattern.source);
+      matches = id === undefined ? [] : [id];
+    } else {
+      spend(n, uses[0]);
+      matches = [];
+      for (let v = 0; v < n; v++) if (pattern.matches(nodes[v].name)) matches.push(v);
+    }
+    if (matches.length === 0) continue; // every use fails below
+    stamp++;
+    let lowestPosition = NONE;
+    for (const m of matches) {
+      member[m] = stamp;
+      if (position[m] < lowestPosition) lowestPosition = position[m];
+    }
+
+    if (uses.length > PER_GRAPH_PASS_ABOVE) {
+      // best[v] = lowest matching ancestor of v: min over predecessors u of (u if it
+      // matches, best[u]), in topological order
+      spend(n + pred.length, uses[0]);
+      best ??= new Uint32Array(n);
+      for (let k = 0; k < n; k++) {
+        const v = order[k];
+        let b = NONE;
+        for (let p = predStart[v]; p < predStart[v + 1]; p++) {
+          const u = pred[p];
+          if (member[u] === stamp && u < b) b = u;
+          if (best[u] < b) b = best[u];
+        }
+        best[v] = b;
+      }
+      for (const lookup of uses) {
+        const b = best[lookup.node.id];
+        lookup.source = b === NONE ? -1 : b;
+      }
+      continue;
+    }
+
+    // reverse BFS from each user; a node earlier in topological order than every match can
+    // neither match nor lead to one, and the lowest matching id ends the search at once
+    const lowest = matches[0];
+    for (const lookup of uses) {
+      visitStamp++;
+      let head = 0;
+      let tail = 0;
+      let source = NONE;
+      let work = 0;
+      for (let v = lookup.node.id; ; v = queue[head++]) {
+        work += predStart[v + 1] - predStart[v] + 1;
+        for (let p = predStart[v]; p < predStart[v + 1]; p++) {
+          const u = pred[p];
+          if (visited[u] === visitStamp || position[u] < lowestPosition) continue;
+          visited[u] = visitStamp;
+          queue[tail++] = u;
+          if (member[u] === stamp && u < source) source = u;
+        }
+        if (source === lowest || head === tail) break;
+      }
+      lookup.source = source === NONE ? -1 : source;
+      spend(work, lookup);
+    }
   }
 
-  // the others: reverse BFS per node, shared by that node's args
-  let visited: Uint32Array | undefined;
-  let queue: Uint32Array | undefined;
-  let ancestorsOf = -1;
-  let ancestors = 0; // queue[0 .. ancestors) are the ancestors of node ancestorsOf
   for (const lookup of lookups) {
-    const pattern = patterns.get(lookup.pattern)!;
-    if (pattern.uses > PER_GRAPH_PASS_ABOVE) continue;
-    if (ancestorsOf !== lookup.node.id) {
-      visited ??= new Uint32Array(n);
-      queue ??= new Uint32Array(n);
-      ancestorsOf = lookup.node.id;
-      ancestors = collectAncestors(ancestorsOf, predStart, pred, visited, queue);
-    }
-    let source = -1;
-    for (let q = 0; q < ancestors; q++) {
-      const v = queue![q];
-      if ((source < 0 || v < source) && pattern.re.test(nodes[v].name)) source = v;
-    }
-    lookup.source = source;
-  }
-
-  for (const lookup of lookups) {
-    const { node, source } = lookup;
+    const { node, source, pattern } = lookup;
     if (source < 0) {
-      const re = patterns.get(lookup.pattern)!.re;
       fail(
         'get-attribute',
         `nodes[${node.id}].args[${lookup.arg}]`,
-        `get_attribute ${lookup.pattern}:${lookup.attribute} names no upstream node of ` +
-          `${JSON.stringify(node.name)} (${describeMatches(re, lookup.pattern, node, nodes)})`,
+        `get_attribute ${pattern.source}:${lookup.attribute} names no upstream node of ` +
+          `${JSON.stringify(node.name)} (${describeMatches(pattern.matches, pattern.source, node, nodes)})`,
       );
     }
     const ref: AttributeRef = {
@@ -610,59 +689,8 @@ function resolveAttributes(
   return refs;
 }
 
-/**
- * best[v] = lowest id among the ancestors of v whose name matches `re`, NONE if none: one
- * pass in topological order, best[v] = min over predecessors u of (u if it matches, best[u]).
- */
-function lowestMatchingAncestors(
-  re: RegExp,
-  nodes: readonly GorchNode[],
-  predStart: Uint32Array,
-  pred: Uint32Array,
-  order: Uint32Array,
-  best: Uint32Array,
-): void {
-  const n = nodes.length;
-  const matches = new Uint8Array(n);
-  for (let v = 0; v < n; v++) if (re.test(nodes[v].name)) matches[v] = 1;
-  for (let k = 0; k < n; k++) {
-    const v = order[k];
-    let b = NONE;
-    for (let p = predStart[v]; p < predStart[v + 1]; p++) {
-      const u = pred[p];
-      if (matches[u] === 1 && u < b) b = u;
-      if (best[u] < b) b = best[u];
-    }
-    best[v] = b;
-  }
-}
-
-/** Reverse BFS from `start`; leaves the ancestors in queue[0 .. returned count). */
-function collectAncestors(
-  start: number,
-  predStart: Uint32Array,
-  pred: Uint32Array,
-  visited: Uint32Array,
-  queue: Uint32Array,
-): number {
-  const stamp = start + 1; // unique per start node, so `visited` is never cleared
-  let head = 0;
-  let tail = 0;
-  visited[start] = stamp;
-  for (let v = start; ; v = queue[head++]) {
-    for (let p = predStart[v]; p < predStart[v + 1]; p++) {
-      const u = pred[p];
-      if (visited[u] !== stamp) {
-        visited[u] = stamp;
-        queue[tail++] = u;
-      }
-    }
-    if (head === tail) return tail;
-  }
-}
-
 function describeMatches(
-  re: RegExp,
+  matches: (name: string) => boolean,
   pattern: string,
   self: GorchNode,
   nodes: readonly GorchNode[],
@@ -670,7 +698,7 @@ function describeMatches(
   const shown: string[] = [];
   let total = 0;
   for (const node of nodes) {
-    if (!re.test(node.name)) continue;
+    if (!matches(node.name)) continue;
     total++;
     if (shown.length < 5) shown.push(node === self ? `${node.name} (the node itself)` : node.name);
   }
@@ -680,11 +708,13 @@ function describeMatches(
 }
 
 /**
- * NODE of a get_attribute as an anchored RegExp. It must compile on its own first (so that an
- * unbalanced `)` cannot escape the `^(?:…)$` wrapper), be at most MAX_PATTERN_LENGTH long,
- * and not nest unbounded quantifiers (`(a+)+`), the usual exponential-backtracking shape.
+ * NODE of a get_attribute as a full-match test of node names. A plain name (no regex syntax,
+ * the usual case) is compared as a string, sparing 100k RegExp compilations when every node
+ * reads its own upstream node. A regex must compile on its own first (so that an unbalanced
+ * `)` cannot escape the `^(?:…)$` wrapper), be at most MAX_PATTERN_LENGTH long, and not nest
+ * unbounded quantifiers (`(a+)+`), the usual exponential-backtracking shape.
  */
-function compileNodePattern(pattern: string, path: string): RegExp {
+function compileNodePattern(pattern: string, path: string): (name: string) => boolean {
   if (pattern.length > MAX_PATTERN_LENGTH) {
     fail(
       'get-attribute',
@@ -692,6 +722,7 @@ function compileNodePattern(pattern: string, path: string): RegExp {
       `get_attribute node pattern of ${pattern.length} characters is over the limit of ${MAX_PATTERN_LENGTH}`,
     );
   }
+  if (!REGEX_SYNTAX.test(pattern)) return (name) => name === pattern; // as the regex would
   try {
     new RegExp(pattern);
   } catch (error) {
@@ -709,7 +740,8 @@ function compileNodePattern(pattern: string, path: string): RegExp {
         'can take exponential time to match; simplify it',
     );
   }
-  return new RegExp(`^(?:${pattern})$`);
+  const re = new RegExp(`^(?:${pattern})$`);
+  return (name) => re.test(name);
 }
 
 /** Unbounded quantifier (`*`, `+`, `{n,}`, `{n,m}` with m > 16) at `i`: its length, else 0. */

@@ -12,6 +12,7 @@ export function resolveArgs(
   const refs = graph.refs.get(node.id);
   if (!refs) return node;
   const args = [...node.args];
-  for (const ref of refs) args[ref.arg] = `${ref.key}=${outputs[ref.source]?.[ref.attribute] ?? ''}`;
+  for (const ref of refs)
+    args[ref.arg] = `${ref.key}=${outputs[ref.source]?.[ref.attribute] ?? ''}`;
   return { ...node, args };
 }

@@ -27,7 +27,10 @@ export class EventBus {
       return () => this.#all.delete(listener);
     }
     let set = this.#byRun.get(run);
-    if (!set) this.#byRun.set(run, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#byRun.set(run, set);
+    }
     set.add(listener);
     return () => {
       set.delete(listener);

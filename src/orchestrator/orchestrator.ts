@@ -109,7 +109,10 @@ export class Orchestrator {
       idempotencyKey,
     });
     if (result.created && !this.#stopped) {
-      this.#feed(this.#activate(result.id, graph, new RunEngine(graph, this.#engineOptions())), start());
+      this.#feed(
+        this.#activate(result.id, graph, new RunEngine(graph, this.#engineOptions())),
+        start(),
+      );
     }
     return result;
   }
@@ -119,7 +122,12 @@ export class Orchestrator {
     const runs = await this.#o.store.unfinishedRuns();
     for (const record of runs) {
       if (this.#runs.has(record.id)) continue;
-      const active = await this.#restore(record.id, record.document, record.state, record.startedAt);
+      const active = await this.#restore(
+        record.id,
+        record.document,
+        record.state,
+        record.startedAt,
+      );
       this.#feed(active, resume());
     }
     return runs.length;
@@ -138,7 +146,9 @@ export class Orchestrator {
     const run = await this.#runOrThrow(id);
     const state = run.engine.runState;
     if (!isFinal(state) || state === State.success) {
-      throw new RunStateError(`run ${id} is ${stateName(state)}: only a finished, unsuccessful run can be retried`);
+      throw new RunStateError(
+        `run ${id} is ${stateName(state)}: only a finished, unsuccessful run can be retried`,
+      );
     }
     this.#feed(run, { type: 'retry' });
     await this.flushed();
@@ -213,7 +223,8 @@ export class Orchestrator {
     switch (c.type) {
       case 'nodeState': {
         const change: NodeChange = { node: c.node, state: c.state, attempts: c.attempt };
-        if (c.state === State.running) Object.assign(change, { startedAt: now, stoppedAt: null, error: null });
+        if (c.state === State.running)
+          Object.assign(change, { startedAt: now, stoppedAt: null, error: null });
         else if (isFinal(c.state)) change.stoppedAt = now;
         if (c.error !== undefined) change.error = c.error;
         if (c.state === State.success) change.output = run.outputs[c.node] ?? null;
@@ -225,7 +236,9 @@ export class Orchestrator {
         changesOf(batch, run.id).bulk = { from: c.from, to: c.to };
         return;
       case 'runState': {
-        const change = (changesOf(batch, run.id).run ??= {});
+        const changes = changesOf(batch, run.id);
+        changes.run ??= {};
+        const change = changes.run;
         change.state = c.state;
         if (c.state === State.running) {
           run.startedAt ??= now;
@@ -243,10 +256,14 @@ export class Orchestrator {
         batch.effects.push(() => this.#dispatch(run, c.node, c.attempt, c.reattach === true));
         return;
       case 'abort':
-        batch.effects.push(() => run.attempts.get(c.node)?.abort(new Error(stateName(run.engine.runState))));
+        batch.effects.push(() =>
+          run.attempts.get(c.node)?.abort(new Error(stateName(run.engine.runState))),
+        );
         return;
       case 'wakeAfter':
-        batch.effects.push(() => this.#after(run, c.delayMs, () => this.#feed(run, wake(c.node, c.attempt))));
+        batch.effects.push(() =>
+          this.#after(run, c.delayMs, () => this.#feed(run, wake(c.node, c.attempt))),
+        );
         return;
     }
   }
@@ -261,7 +278,8 @@ export class Orchestrator {
       if (run.attempts.get(nodeId) === controller) run.attempts.delete(nodeId);
       if (this.#stopped) return;
       // Only the current attempt of a still-running node may record outputs.
-      if (run.engine.nodeState(nodeId) !== State.running || run.engine.attempts(nodeId) !== attempt) return;
+      if (run.engine.nodeState(nodeId) !== State.running || run.engine.attempts(nodeId) !== attempt)
+        return;
       if (outcome.output) run.outputs[nodeId] = outcome.output;
       this.#feed(run, attemptEnded(nodeId, attempt, outcome.state as AttemptResult, outcome.error));
     };
@@ -356,7 +374,10 @@ export class Orchestrator {
 
 function changesOf(batch: Batch, runId: string): RunChanges {
   let changes = batch.changes.get(runId);
-  if (!changes) batch.changes.set(runId, (changes = { runId, nodes: [] }));
+  if (!changes) {
+    changes = { runId, nodes: [] };
+    batch.changes.set(runId, changes);
+  }
   return changes;
 }
 

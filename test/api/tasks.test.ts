@@ -19,7 +19,11 @@ describe('orchestrator API', () => {
   let server: RunningServer;
   let url: string;
   before(async () => {
-    server = await startTestServer({ dataDir: dir.path, limits: { maxNodes: 1000 }, bodyLimit: 1024 * 1024 });
+    server = await startTestServer({
+      dataDir: dir.path,
+      limits: { maxNodes: 1000 },
+      bodyLimit: 1024 * 1024,
+    });
     url = server.url;
   });
   after(async () => {
@@ -31,7 +35,16 @@ describe('orchestrator API', () => {
     copyFileSync(exampleFile, join(dir.path, 'example.json'));
     const { stdout } = await run(
       'curl',
-      ['-s', '-X', 'POST', '-H', 'Content-Type:application/json', '-d', '@example.json', `${url}/v1/tasks`],
+      [
+        '-s',
+        '-X',
+        'POST',
+        '-H',
+        'Content-Type:application/json',
+        '-d',
+        '@example.json',
+        `${url}/v1/tasks`,
+      ],
       { cwd: dir.path },
     );
     const { id } = JSON.parse(stdout) as { id: string };
@@ -54,7 +67,16 @@ describe('orchestrator API', () => {
   });
 
   it('accepts the edges form and returns it', async () => {
-    const { status, body } = await post(url, doc([['x', 'nil'], ['y', 'nil']], [[0, 1]]));
+    const { status, body } = await post(
+      url,
+      doc(
+        [
+          ['x', 'nil'],
+          ['y', 'nil'],
+        ],
+        [[0, 1]],
+      ),
+    );
     assert.equal(status, 202);
     const done = await waitForRun(url, body.id);
     assert.equal(done.state, State.success);
@@ -75,16 +97,38 @@ describe('orchestrator API', () => {
     const cases: Array<[string, unknown, RegExp, string?]> = [
       ['not JSON', '{"nodes": [', /not valid JSON|JSON/i],
       ['not an object', '[1,2]', /object/i],
-      ['wrong type', { digraph: [0], nodes: [{ id: 0, name: 'a', engine: 'nil', args: 'x' }] }, /args/, 'nodes[0].args'],
+      [
+        'wrong type',
+        { digraph: [0], nodes: [{ id: 0, name: 'a', engine: 'nil', args: 'x' }] },
+        /args/,
+        'nodes[0].args',
+      ],
       ['matrix not N×N', { digraph: [0, 1, 0], nodes: [node(0), node(1)] }, /2×2|4/],
-      ['ids not 0..N-1', { edges: [], nodes: [node(0), { ...node(1), id: 5 }] }, /id/, 'nodes[1].id'],
+      [
+        'ids not 0..N-1',
+        { edges: [], nodes: [node(0), { ...node(1), id: 5 }] },
+        /id/,
+        'nodes[1].id',
+      ],
       ['self-loop', { edges: [[1, 1]], nodes: [node(0), node(1)] }, /itself|self/],
       [
         'cycle, named node by node',
-        { edges: [[0, 1], [1, 2], [2, 0]], nodes: [node(0), node(1), node(2)] },
+        {
+          edges: [
+            [0, 1],
+            [1, 2],
+            [2, 0],
+          ],
+          nodes: [node(0), node(1), node(2)],
+        },
         /n0 -> n1 -> n2 -> n0|n1 -> n2 -> n0 -> n1|n2 -> n0 -> n1 -> n2/,
       ],
-      ['unknown engine', { edges: [], nodes: [{ ...node(0), engine: 'teleport' }] }, /teleport/, 'nodes[0].engine'],
+      [
+        'unknown engine',
+        { edges: [], nodes: [{ ...node(0), engine: 'teleport' }] },
+        /teleport/,
+        'nodes[0].engine',
+      ],
       [
         'get_attribute naming no upstream node',
         { edges: [], nodes: [node(0), { ...node(1), args: ['ip=get_attribute n0:ip'] }] },
@@ -109,7 +153,10 @@ describe('orchestrator API', () => {
     }
 
     it('a body over the limit answers 413', async () => {
-      const res = await post(url, `{"nodes":[],"edges":[],"name":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+      const res = await post(
+        url,
+        `{"nodes":[],"edges":[],"name":"${'x'.repeat(2 * 1024 * 1024)}"}`,
+      );
       assert.equal(res.status, 413);
       assert.equal(res.body.error, 'BATON_ERR_BODY_TOO_LARGE');
     });
@@ -136,13 +183,17 @@ describe('orchestrator API', () => {
 
   it('lists runs newest first, pages with a cursor and filters by state', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await post(url, doc([['x', 'nil']], [], { name: `page-${i}` }))).body.id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await post(url, doc([['x', 'nil']], [], { name: `page-${i}` }))).body.id);
     for (const id of ids) await waitForRun(url, id);
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
       const res = await fetch(`${url}/v1/tasks?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
-      const page = (await res.json()) as { tasks: Array<{ id: string; state: string }>; next_cursor?: string };
+      const page = (await res.json()) as {
+        tasks: Array<{ id: string; state: string }>;
+        next_cursor?: string;
+      };
       assert.ok(page.tasks.length <= 2);
       seen.push(...page.tasks.map((t) => t.id));
       cursor = page.next_cursor;
@@ -150,7 +201,9 @@ describe('orchestrator API', () => {
     assert.equal(new Set(seen).size, seen.length, 'no run twice');
     assert.deepEqual(seen.slice(0, 5), [...ids].reverse(), 'newest first');
     const slash = await fetch(`${url}/v1/tasks/?state=success&limit=1000`);
-    const filtered = (await slash.json()) as { tasks: Array<{ state: string; state_code: number }> };
+    const filtered = (await slash.json()) as {
+      tasks: Array<{ state: string; state_code: number }>;
+    };
     assert.ok(filtered.tasks.length >= 5);
     assert.ok(filtered.tasks.every((t) => t.state === 'success' && t.state_code === 3));
     const bad = await fetch(`${url}/v1/tasks?state=sleeping`);
@@ -161,7 +214,16 @@ describe('orchestrator API', () => {
   });
 
   it('DELETE cancels a running graph and keeps its record; 404 unknown, 409 finished', async () => {
-    const { body } = await post(url, doc([['slow', 'sleep', ['30']], ['after', 'nil']], [[0, 1]]));
+    const { body } = await post(
+      url,
+      doc(
+        [
+          ['slow', 'sleep', ['30']],
+          ['after', 'nil'],
+        ],
+        [[0, 1]],
+      ),
+    );
     await waitForRun(url, body.id, (r) => r.nodes[0].state === State.running);
     const res = await fetch(`${url}/v1/tasks/${body.id}`, { method: 'DELETE' });
     assert.equal(res.status, 202);
@@ -181,8 +243,16 @@ describe('orchestrator API', () => {
     const { body } = await post(
       url,
       doc(
-        [['bad', 'sleep', ['not-a-number']], ['child', 'nil'], ['grandchild', 'nil'], ['other', 'sleep', ['0.05']]],
-        [[0, 1], [1, 2]],
+        [
+          ['bad', 'sleep', ['not-a-number']],
+          ['child', 'nil'],
+          ['grandchild', 'nil'],
+          ['other', 'sleep', ['0.05']],
+        ],
+        [
+          [0, 1],
+          [1, 2],
+        ],
       ),
     );
     const done = await waitForRun(url, body.id);
@@ -199,42 +269,85 @@ describe('orchestrator API', () => {
     const a = await waitForRun(url, nodeTimeout.body.id);
     assert.equal(a.nodes[0].state, State.timeout);
     assert.equal(a.state, State.failure);
-    const graphTimeout = await post(url, doc([['slow', 'sleep', ['30']], ['next', 'nil']], [[0, 1]], { timeout: 0.1 }));
+    const graphTimeout = await post(
+      url,
+      doc(
+        [
+          ['slow', 'sleep', ['30']],
+          ['next', 'nil'],
+        ],
+        [[0, 1]],
+        { timeout: 0.1 },
+      ),
+    );
     const b = await waitForRun(url, graphTimeout.body.id);
     assert.equal(b.state, State.timeout);
-    assert.deepEqual(b.nodes.map((n) => n.state), [State.timeout, State.timeout]);
+    assert.deepEqual(
+      b.nodes.map((n) => n.state),
+      [State.timeout, State.timeout],
+    );
   });
 
   it('retries a node with backoff, then retry re-runs a failed run', async () => {
-    const { body } = await post(url, doc([['flaky', 'sleep', ['x'], { retries: { count: 2, backoff_s: 0.01 } }]]));
+    const { body } = await post(
+      url,
+      doc([['flaky', 'sleep', ['x'], { retries: { count: 2, backoff_s: 0.01 } }]]),
+    );
     const done = await waitForRun(url, body.id);
     assert.equal(done.nodes[0].attempts, 3);
     assert.equal(done.state, State.failure);
     const res = await fetch(`${url}/v1/tasks/${body.id}/retry`, { method: 'POST' });
     assert.equal(res.status, 202);
-    const again = await waitForRun(url, body.id, (r) => r.state === State.failure && r.nodes[0].attempts === 3);
+    const again = await waitForRun(
+      url,
+      body.id,
+      (r) => r.state === State.failure && r.nodes[0].attempts === 3,
+    );
     assert.equal(again.state, State.failure);
   });
 
   it('streams state changes as Server-Sent Events and ends with the run', async () => {
-    const { body } = await post(url, doc([['a', 'sleep', ['0.2']], ['b', 'nil']], [[0, 1]]));
+    const { body } = await post(
+      url,
+      doc(
+        [
+          ['a', 'sleep', ['0.2']],
+          ['b', 'nil'],
+        ],
+        [[0, 1]],
+      ),
+    );
     const res = await fetch(`${url}/v1/tasks/${body.id}/events`);
     assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     const text = await res.text(); // the stream closes after the final state
     const events = text
       .split('\n\n')
       .filter((f) => f.includes('data: '))
-      .map((f) => ({ type: /event: (\w+)/.exec(f)![1], data: JSON.parse(/data: (.*)/.exec(f)![1]) }));
+      .map((f) => ({
+        type: /event: (\w+)/.exec(f)![1],
+        data: JSON.parse(/data: (.*)/.exec(f)![1]),
+      }));
     assert.equal(events[0].type, 'snapshot');
     const last = events.at(-1)!;
-    assert.deepEqual([last.type, last.data.state, last.data.node], ['state', State.success, undefined]);
+    assert.deepEqual(
+      [last.type, last.data.state, last.data.node],
+      ['state', State.success, undefined],
+    );
     const b = events.filter((e) => e.data.name === 'b').map((e) => e.data.state);
     assert.deepEqual(b.slice(-2), [State.running, State.success]);
   });
 
   it('serves OpenAPI, Swagger UI, health, metrics and the UI', async () => {
-    const spec = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    for (const path of ['/v1/tasks', '/v1/tasks/{id}', '/v1/tasks/{id}/events', '/v1/tasks/{id}/retry', '/healthz']) {
+    const spec = (await (await fetch(`${url}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    for (const path of [
+      '/v1/tasks',
+      '/v1/tasks/{id}',
+      '/v1/tasks/{id}/events',
+      '/v1/tasks/{id}/retry',
+      '/healthz',
+    ]) {
       assert.ok(spec.paths[path], `openapi has ${path}`);
     }
     const docs = await fetch(`${url}/apidocs/`);

@@ -1,5 +1,5 @@
-/** Small graph builders for tests: a Graph straight from an edge list, no document parsing. */
-import type { Graph, GorchNode, RetryPolicy } from '../../src/graph/model.ts';
+/** Small graph builders for tests. */
+import type { GorchNode, Graph, RetryPolicy } from '../../src/graph/model.ts';
 
 export function node(id: number, extra: Partial<GorchNode> = {}): GorchNode {
   return {
@@ -14,42 +14,17 @@ export function node(id: number, extra: Partial<GorchNode> = {}): GorchNode {
   };
 }
 
-function csr(n: number, pairs: Array<[number, number]>): { start: Uint32Array; list: Uint32Array } {
-  const start = new Uint32Array(n + 1);
-  for (const [from] of pairs) start[from + 1]++;
-  for (let i = 0; i < n; i++) start[i + 1] += start[i];
-  const fill = start.slice(0, n);
-  const list = new Uint32Array(pairs.length);
-  for (const [from, to] of [...pairs].sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
-    list[fill[from]++] = to;
-  }
-  return { start, list };
-}
-
+/** A Graph straight from an edge list, through the real parser (nodes n0, n1, ... of engine nil). */
 export function graphOf(
   n: number,
   edges: Array<[number, number]>,
   retries?: (id: number) => RetryPolicy | undefined,
 ): Graph {
-  const out = csr(n, edges);
-  const inn = csr(
-    n,
-    edges.map(([a, b]) => [b, a]),
-  );
   const nodes = Array.from({ length: n }, (_, id) => {
     const policy = retries?.(id);
     return policy ? node(id, { retries: policy }) : node(id);
   });
-  return {
-    name: 'test',
-    nodes,
-    succStart: out.start,
-    succ: out.list,
-    predStart: inn.start,
-    pred: inn.list,
-    refs: new Map(),
-    matrix: false,
-  };
+  return parseDocument({ name: 'test', edges, nodes });
 }
 
 /** A random DAG: edges only go forward in a random permutation, so it is acyclic. */
