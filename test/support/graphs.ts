@@ -1,5 +1,6 @@
 /** Small graph builders for tests. */
 import type { GorchNode, Graph, RetryPolicy } from '../../src/graph/model.ts';
+import { parseDocument } from '../../src/graph/parse.ts';
 
 export function node(id: number, extra: Partial<GorchNode> = {}): GorchNode {
   return {
