@@ -16,7 +16,8 @@ function runOnce(graph: ReturnType<typeof parseDocument>): number {
   while (pending.length > 0) {
     const next = [];
     for (const c of pending) {
-      if (c.type === 'dispatch') next.push(...engine.handle(attemptEnded(c.node, c.attempt, State.success)));
+      if (c.type === 'dispatch')
+        next.push(...engine.handle(attemptEnded(c.node, c.attempt, State.success)));
     }
     pending = next;
   }
@@ -28,14 +29,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function benchEngine(): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
-  for (const [nodes, width] of [
-    [10_000, 100],
-    [100_000, 300],
+  for (const [label, nodes, width] of [
+    ['layered10k', 10_000, 100],
+    ['layered100k', 100_000, 300],
   ] as const) {
     const edges = layeredEdges(nodes, width, 3);
     const graph = parseDocument(edgesDocument(nodes, edges));
     const times = Array.from({ length: 5 }, () => runOnce(graph));
-    result[`engine_${nodes}_nodes_${edges.length}_edges_ms`] = Math.round(median(times) * 10) / 10;
+    result[`engine.${label}.edges`] = edges.length;
+    result[`engine.${label}.ms`] = Math.round(median(times) * 10) / 10;
   }
   return result;
 }

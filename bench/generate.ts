@@ -17,7 +17,12 @@ export function seeded(seed: number): () => number {
  * `nodes` nodes in layers of `width`; each node below the first layer gets `fanIn` distinct
  * predecessors drawn from the layer above, so edges ≈ nodes × fanIn.
  */
-export function layeredEdges(nodes: number, width: number, fanIn: number, seed = 1): Array<[number, number]> {
+export function layeredEdges(
+  nodes: number,
+  width: number,
+  fanIn: number,
+  seed = 1,
+): Array<[number, number]> {
   const random = seeded(seed);
   const edges: Array<[number, number]> = [];
   for (let v = width; v < nodes; v++) {
@@ -34,6 +39,11 @@ export function edgesDocument(nodes: number, edges: Array<[number, number]>, eng
   return {
     name: `bench-${nodes}`,
     edges,
-    nodes: Array.from({ length: nodes }, (_, id) => ({ id, name: `t${id}`, engine, args: [] as string[] })),
+    nodes: Array.from({ length: nodes }, (_, id) => ({
+      id,
+      name: `t${id}`,
+      engine,
+      args: [] as string[],
+    })),
   };
 }

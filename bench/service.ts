@@ -33,8 +33,8 @@ export async function benchService(): Promise<Record<string, number>> {
     }
     times.sort((a, b) => a - b);
     return {
-      service_10000_nodes_submit_to_success_ms: Math.round(times[1]),
-      service_10000_nodes_submit_202_ms: Math.round(accepted),
+      'service.edges10k.submit_to_success.ms': Math.round(times[1]),
+      'service.edges10k.accepted_202.ms': Math.round(accepted),
     };
   } finally {
     await server.close();
