@@ -7,12 +7,17 @@ import { DocumentError } from '../graph/errors.ts';
 import { parseDocument } from '../graph/parse.ts';
 import type { NormalizedDocument } from '../graph/schema.ts';
 import { isStateName, State, stateName } from '../graph/states.ts';
-import { RunNotFoundError, RunStateError } from '../orchestrator/orchestrator.ts';
+import {
+  NodeNotFoundError,
+  RunNotFoundError,
+  RunStateError,
+} from '../orchestrator/orchestrator.ts';
 import type { NodeRecord, RunRecord, RunSummary } from '../store/store.ts';
 import type { ApiDeps } from './deps.ts';
 import { Errors } from './errors.ts';
 import {
   ListQuery,
+  NodeParams,
   SubmitBody,
   TaskDetailSchema,
   TaskListSchema,
@@ -115,6 +120,29 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       await runAction(() => orchestrator.cancel(request.params.id), request.params.id);
       const run = (await store.getRun(request.params.id))!;
       return reply.code(202).send(detailOf(run, await store.getNodes(run.id)));
+    },
+  );
+
+  app.get(
+    '/tasks/:id/nodes/:n/log',
+    {
+      schema: {
+        summary: "A node's captured stdout/stderr (bounded by its executor)",
+        params: NodeParams,
+        produces: ['text/plain'],
+        response: { 200: Type.String(), 404: errorRef },
+      },
+    },
+    async (request, reply) => {
+      const { id, n } = request.params;
+      try {
+        const log = await orchestrator.nodeLog(id, n);
+        return reply.type('text/plain; charset=utf-8').send(log);
+      } catch (err) {
+        if (err instanceof RunNotFoundError) throw new Errors.RUN_NOT_FOUND(id);
+        if (err instanceof NodeNotFoundError) throw new Errors.NODE_NOT_FOUND(err.message);
+        throw new Errors.UNAVAILABLE(`cannot read the log of node ${n}: ${(err as Error).message}`);
+      }
     },
   );
 

@@ -5,14 +5,21 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { buildApp } from '../api/app.ts';
+import { createExecutorClient, type ExecutorClient } from '../executor/client.ts';
 import type { Limits } from '../graph/parse.ts';
 import { EventBus } from '../orchestrator/bus.ts';
+import {
+  EXECUTOR_ENGINES,
+  type ExecutorPool,
+  executorRunner,
+} from '../orchestrator/executor-runner.ts';
 import { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { nilRunner, sleepRunner, type TaskRunner } from '../orchestrator/runners.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
+import { loadTls } from './certs.ts';
 
 export interface ServerOptions {
   host: string;
@@ -26,6 +33,53 @@ export interface ServerOptions {
   defaultGraphTimeout?: number;
   /** a commit failed for good; the orchestrator has stopped (see Orchestrator.onFatal) */
   onFatal?: (err: unknown) => void;
+  /** executors by name; the first is the default unless one is named "default" */
+  executors?: ExecutorConfig[];
+  /** directory written by `baton certs`: mutual TLS to https executors */
+  tlsDir?: string;
+}
+
+export interface ExecutorConfig {
+  name: string;
+  url: string;
+}
+
+export class ConfigError extends Error {}
+
+/**
+ * Clients for the configured executors. An https executor needs the TLS directory (mutual
+ * TLS); plain http is used only when a URL says so explicitly.
+ */
+function executorPool(executors: ExecutorConfig[], tlsDir: string | undefined): ExecutorPool {
+  const tls = tlsDir ? loadTls(tlsDir, 'orchestrator') : undefined;
+  const clients = new Map<string, ExecutorClient>();
+  for (const { name, url } of executors) {
+    if (clients.has(name)) throw new ConfigError(`executor "${name}" is declared twice`);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError(
+        `executor "${name}": "${url}" is not a URL (expected https://host:port)`,
+      );
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      throw new ConfigError(
+        `executor "${name}": ${url} must be https:// (or http:// to go without TLS)`,
+      );
+    }
+    if (parsed.protocol === 'https:' && !tls) {
+      throw new ConfigError(
+        `executor "${name}" is https but no TLS directory was given: pass --tls DIR (see \`baton certs\`)`,
+      );
+    }
+    clients.set(
+      name,
+      createExecutorClient({ url, tls: parsed.protocol === 'https:' ? tls : undefined }),
+    );
+  }
+  const defaultName = clients.has('default') ? 'default' : executors[0]?.name;
+  return { clients, defaultName };
 }
 
 export interface RunningServer {
@@ -39,21 +93,26 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  mkdirSync(options.dataDir, { recursive: true });
-  const store = await openSqliteStore(join(options.dataDir, 'baton.db'));
-  const bus = new EventBus();
+  // Configuration errors first, before anything is opened.
+  const pool = executorPool(options.executors ?? [], options.tlsDir);
+  const remote = executorRunner(pool);
   const runners = new Map<string, TaskRunner>([
     ['nil', nilRunner],
     ['sleep', sleepRunner(Math.random)],
   ]);
-  const silent = (await import('pino')).pino({ level: 'silent' });
+  if (pool.clients.size > 0) for (const engine of EXECUTOR_ENGINES) runners.set(engine, remote);
+
+  mkdirSync(options.dataDir, { recursive: true });
+  const store = await openSqliteStore(join(options.dataDir, 'baton.db'));
+  const bus = new EventBus();
   const orchestrator = new Orchestrator({
     store,
     bus,
     runners,
-    logger: options.logger || silent,
+    logger: options.logger || pino({ level: 'silent' }),
     defaultGraphTimeout: options.defaultGraphTimeout,
     onFatal: options.onFatal,
+    readLog: (executor, taskId) => remote.log!(executor, taskId),
   });
   const app = await buildApp({
     orchestrator,
@@ -63,21 +122,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger: options.logger,
     bodyLimit: options.bodyLimit,
   });
-  const resumed = await orchestrator.resumeAll();
-  const address = await app.listen({ host: options.host, port: options.port });
-  const url = address.replace('[::1]', 'localhost');
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    app,
-    orchestrator,
-    store,
-    resumed,
-    close: () =>
-      (closing ??= (async () => {
-        await app.close();
-        await orchestrator.stop();
-        await store.close();
-      })()),
+  const close = async () => {
+    await app.close();
+    await orchestrator.stop();
+    await store.close();
+    await Promise.all([...pool.clients.values()].map((client) => client.close()));
   };
+  try {
+    const resumed = await orchestrator.resumeAll();
+    const address = await app.listen({ host: options.host, port: options.port });
+    let closing: Promise<void> | undefined;
+    return {
+      url: address.replace('[::1]', 'localhost'),
+      app,
+      orchestrator,
+      store,
+      resumed,
+      close: () => {
+        closing ??= close();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

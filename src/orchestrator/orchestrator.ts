@@ -45,6 +45,8 @@ export interface OrchestratorOptions {
    * stopped by then; its runs are intact in the store and resume at the next start.
    */
   onFatal?: (err: unknown) => void;
+  /** reads the log of a task an executor ran (see TaskRunner.log) */
+  readLog?: (executor: string, taskId: string) => Promise<string>;
 }
 
 interface ActiveRun {
@@ -67,6 +69,7 @@ interface Batch {
 const newBatch = (): Batch => ({ changes: new Map(), events: [], effects: [] });
 
 export class RunNotFoundError extends Error {}
+export class NodeNotFoundError extends Error {}
 export class RunStateError extends Error {}
 
 export class Orchestrator {
@@ -86,6 +89,7 @@ export class Orchestrator {
       onFatal: (err) => {
         throw err;
       },
+      readLog: async () => '',
       ...options,
     };
   }
@@ -152,6 +156,19 @@ export class Orchestrator {
     }
     this.#feed(run, { type: 'retry' });
     await this.flushed();
+  }
+
+  /** The captured stdout/stderr of a node's last attempt; empty when nothing ran remotely. */
+  async nodeLog(id: string, node: number): Promise<string> {
+    const nodes = await this.#o.store.getNodes(id);
+    if (nodes.length === 0 && !(await this.#o.store.getRun(id))) {
+      throw new RunNotFoundError(`no run with id ${id}`);
+    }
+    const record = nodes[node];
+    if (!record)
+      throw new NodeNotFoundError(`run ${id} has no node ${node} (it has ${nodes.length})`);
+    if (!record.executor || !record.taskId) return '';
+    return this.#o.readLog(record.executor, record.taskId);
   }
 
   /** Resolves once every change queued so far is committed. */
@@ -302,6 +319,11 @@ export class Orchestrator {
         key: `${run.id}/${nodeId}/${attempt}`,
         signal: controller.signal,
         reattach,
+        onDispatched: (executor, taskId) => {
+          if (run.attempts.get(nodeId) !== controller) return;
+          changesOf(this.#batch, run.id).nodes.push({ node: nodeId, executor, taskId });
+          this.#scheduleFlush();
+        },
       })
       .then(finish, (err: unknown) =>
         finish({ state: State.failure, error: err instanceof Error ? err.message : String(err) }),

@@ -17,6 +17,8 @@ export interface Attempt {
   signal: AbortSignal;
   /** this attempt was running before a restart: re-attach to it instead of starting anew */
   reattach: boolean;
+  /** an executor accepted the attempt as task `taskId`: recorded so logs can be found */
+  onDispatched?: (executor: string, taskId: string) => void;
 }
 
 export interface AttemptOutcome {
@@ -27,6 +29,8 @@ export interface AttemptOutcome {
 
 export interface TaskRunner {
   run(attempt: Attempt): Promise<AttemptOutcome>;
+  /** the captured output of a task this runner dispatched, if it keeps any */
+  log?(executor: string, taskId: string): Promise<string>;
 }
 
 export const nilRunner: TaskRunner = {

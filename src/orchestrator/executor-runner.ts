@@ -1,0 +1,114 @@
+/**
+ * Runs attempts on executor services (DESIGN §4). The executor is the one whose name equals
+ * the node's `target`, else the default one. Completion comes by long-poll (`wait`), so a
+ * finished task is seen within a round trip, not after a polling interval.
+ *
+ * Exactly once: the attempt's key is the executor's idempotency key, so submitting again after
+ * an orchestrator restart re-attaches to the task already running instead of starting another.
+ */
+import type { ExecutorClient } from '../executor/client.ts';
+import { ExecutorError } from '../executor/client.ts';
+import { State } from '../graph/states.ts';
+import type { Attempt, AttemptOutcome, TaskRunner } from './runners.ts';
+
+export interface ExecutorPool {
+  /** by executor name */
+  clients: ReadonlyMap<string, ExecutorClient>;
+  /** name of the executor for targets that name none */
+  defaultName?: string;
+}
+
+/** Engines that only executors run (nil and sleep run in the orchestrator). */
+export const EXECUTOR_ENGINES = ['shell', 'ssh', 'toscassh', 'ansible', 'http'] as const;
+
+const WAIT_SECONDS = 30;
+/** transient errors while waiting are retried for this long before the attempt fails */
+const WAIT_GIVE_UP_MS = 60_000;
+
+export function pickExecutor(pool: ExecutorPool, target: string): ExecutorClient | undefined {
+  return (
+    pool.clients.get(target) ?? (pool.defaultName ? pool.clients.get(pool.defaultName) : undefined)
+  );
+}
+
+export function executorRunner(pool: ExecutorPool): TaskRunner {
+  return {
+    async run(attempt: Attempt): Promise<AttemptOutcome> {
+      const { node, signal } = attempt;
+      const client = pickExecutor(pool, node.target);
+      const name = pool.clients.has(node.target) ? node.target : pool.defaultName;
+      if (!client || !name) {
+        return {
+          state: State.failure,
+          error: `no executor named "${node.target}" and no default executor configured`,
+        };
+      }
+      let taskId: string;
+      try {
+        ({ id: taskId } = await client.submit(node, attempt.key));
+      } catch (err) {
+        return { state: State.failure, error: message(err) };
+      }
+      attempt.onDispatched?.(name, taskId);
+      const cancel = () => {
+        client.cancel(taskId).catch(() => {
+          // best effort: the executor may be gone; the node's state is already decided here
+        });
+      };
+      if (signal.aborted) cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      try {
+        return await waitForEnd(client, taskId, signal);
+      } finally {
+        signal.removeEventListener('abort', cancel);
+      }
+    },
+
+    async log(executor: string, taskId: string): Promise<string> {
+      const client = pool.clients.get(executor);
+      if (!client) throw new Error(`executor "${executor}" is not configured any more`);
+      return client.log(taskId);
+    },
+  };
+}
+
+async function waitForEnd(
+  client: ExecutorClient,
+  taskId: string,
+  signal: AbortSignal,
+): Promise<AttemptOutcome> {
+  let failingSince: number | null = null;
+  while (!signal.aborted) {
+    try {
+      const status = await client.wait(taskId, WAIT_SECONDS);
+      failingSince = null;
+      switch (status.state) {
+        case State.success:
+          return { state: State.success, output: status.output };
+        case State.failure:
+          return {
+            state: State.failure,
+            error: status.error ?? `failed (exit code ${status.exit_code})`,
+          };
+        case State.timeout:
+          return { state: State.timeout, error: status.error ?? 'timed out on the executor' };
+        case State.canceled:
+          return { state: State.failure, error: status.error ?? 'canceled on the executor' };
+      }
+    } catch (err) {
+      // An executor restarting or a dropped connection should not fail a long task at once.
+      const transient =
+        err instanceof ExecutorError && (err.kind === 'connect' || err.kind === 'timeout');
+      failingSince ??= Date.now();
+      if (!transient || Date.now() - failingSince > WAIT_GIVE_UP_MS) {
+        return { state: State.failure, error: message(err) };
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  return { state: State.failure, error: 'aborted' };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
