@@ -10,7 +10,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function baton(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function baton(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -25,14 +28,24 @@ export function baton(args: string[], options: { cwd?: string; env?: NodeJS.Proc
 }
 
 /** Starts `baton serve` on a free port; resolves with its URL once it logs that it is ready. */
-export function serve(dataDir: string, extra: string[] = []): Promise<{ url: string; child: ChildProcess; log: () => string }> {
-  const child = spawn(process.execPath, [BATON, 'serve', '--port', '0', '--data', dataDir, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CI: '1' },
-  });
+export function serve(
+  dataDir: string,
+  extra: string[] = [],
+): Promise<{ url: string; child: ChildProcess; log: () => string }> {
+  const child = spawn(
+    process.execPath,
+    [BATON, 'serve', '--port', '0', '--data', dataDir, ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CI: '1' },
+    },
+  );
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`baton serve did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`baton serve did not start:\n${output}`)),
+      20_000,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk;
       const match = /"url":"(http[^"]+)"/.exec(output);

@@ -2,15 +2,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isFinal } from '../../src/graph/states.ts';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/cli/server.ts';
+import { isFinal } from '../../src/graph/states.ts';
 
 export function tempDir(prefix = 'baton-test-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export function startTestServer(options: Partial<ServerOptions> & { dataDir: string }): Promise<RunningServer> {
+export function startTestServer(
+  options: Partial<ServerOptions> & { dataDir: string },
+): Promise<RunningServer> {
   return startServer({ host: '127.0.0.1', port: 0, logger: false, ...options });
 }
 
@@ -49,7 +51,10 @@ export async function waitForRun(
   for (;;) {
     const run = await getRun(url, id);
     if (until(run)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${id} still in state ${run.state}: ${JSON.stringify(run.nodes.map((n) => n.state))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `run ${id} still in state ${run.state}: ${JSON.stringify(run.nodes.map((n) => n.state))}`,
+      );
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -60,7 +65,10 @@ export async function post(url: string, body: unknown, headers: Record<string, s
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { id: string; message: string } };
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown> & { id: string; message: string },
+  };
 }
 
 /** A chain or fan of nodes for tests: `doc([['a','nil'],['b','sleep',['0.1']]], [[0,1]])`. */
@@ -72,7 +80,13 @@ export function doc(
   return {
     name: 'test',
     edges,
-    nodes: nodes.map(([name, engine, args, more], id) => ({ id, name, engine, args: args ?? [], ...more })),
+    nodes: nodes.map(([name, engine, args, more], id) => ({
+      id,
+      name,
+      engine,
+      args: args ?? [],
+      ...more,
+    })),
     ...extra,
   };
 }

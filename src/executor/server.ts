@@ -1,0 +1,216 @@
+/**
+ * The executor web service (DESIGN §4). It accepts one node at a time from an orchestrator,
+ * runs it with the node's engine (drivers/) and keeps the result in its own SQLite file, so
+ * idempotency keys and results outlive restarts. With TLS it demands a client certificate
+ * signed by the configured CA: a caller without one is refused during the TLS handshake,
+ * before any HTTP is read.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyHttpOptions,
+  type FastifyInstance,
+} from 'fastify';
+import { drivers } from './drivers/index.ts';
+import {
+  Accepted,
+  ErrorSchema,
+  NodeBody,
+  Ping,
+  TaskParams,
+  TaskStatusSchema,
+  WaitQuery,
+} from './schemas.ts';
+import { parseSshConfig } from './ssh-config.ts';
+import { TaskService } from './task-service.ts';
+import { TaskStore } from './task-store.ts';
+
+/** PEM text of the CA that signs both sides, this side's certificate and its private key. */
+export interface TlsMaterial {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export interface ExecutorOptions {
+  name: string;
+  /** holds `executor.db` */
+  dataDir: string;
+  /** artifacts (scripts, playbooks) resolve inside this directory only */
+  artifactRoot: string;
+  /** OpenSSH-style config naming the hosts ssh/toscassh/ansible targets may use */
+  sshConfig?: string;
+  /** tasks running at once; default 2 × CPUs (tasks mostly wait on hosts and networks) */
+  concurrency?: number;
+  /** mutual TLS; `null` means plain HTTP, which must be asked for explicitly */
+  tls: TlsMaterial | null;
+  logger?: FastifyBaseLogger;
+  /** time a stopped task's process group gets between SIGTERM and SIGKILL (default 5 s) */
+  killGraceMs?: number;
+}
+
+/** The longest long poll, so a proxy or client timeout of a few minutes never cuts one. */
+export const MAX_WAIT_SECONDS = 60;
+
+export async function buildExecutor(options: ExecutorOptions): Promise<FastifyInstance> {
+  checkOptions(options);
+  // With `https` set Fastify builds an https.Server; the instance is typed with the http one
+  // since the routes do not depend on the raw server type.
+  const fastifyOptions = {
+    loggerInstance: options.logger,
+    logger: options.logger ? undefined : false,
+    https: options.tls && { ...options.tls, requestCert: true, rejectUnauthorized: true },
+  } as FastifyHttpOptions<Server>;
+  const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>();
+  // TypeBox validation: bodies are checked as sent (no type coercion), query strings converted
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  const store = new TaskStore(options.dataDir);
+  const service = new TaskService({
+    store,
+    drivers,
+    artifactRoot: options.artifactRoot,
+    sshConfig: options.sshConfig,
+    concurrency: options.concurrency ?? Math.max(2, 2 * os.availableParallelism()),
+    killGraceMs: options.killGraceMs ?? 5000,
+    logger: app.log,
+  });
+  // preClose runs before the server stops taking requests: long polls get their answer
+  app.addHook('preClose', () => service.shutdown());
+  app.addHook('onClose', async () => store.close());
+
+  app.setErrorHandler(
+    (err: { statusCode?: number; message: string; validation?: unknown }, request, reply) => {
+      const code = err.validation ? 400 : (err.statusCode ?? 500);
+      if (code >= 500) request.log.error({ err }, 'request failed');
+      return reply.code(code).send({ code, message: err.message });
+    },
+  );
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ code: 404, message: `no route ${request.method} ${request.url}` }),
+  );
+
+  const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema };
+
+  app.get('/v1/ping', { schema: { response: { 200: Ping } } }, async () => ({
+    status: 'success' as const,
+  }));
+
+  app.post(
+    '/v1/tasks',
+    { schema: { body: NodeBody, response: { 202: Accepted, ...errors } } },
+    async (request, reply) => {
+      const { idempotency_key: key, ...fields } = request.body;
+      if (!drivers.has(fields.engine)) {
+        const known = service.engines.join(', ');
+        return reply.code(400).send({
+          code: 400,
+          message: `body/engine: unknown engine ${JSON.stringify(fields.engine)}; known engines: ${known}`,
+        });
+      }
+      if (service.closing)
+        return reply
+          .code(503)
+          .send({ code: 503, message: `executor ${options.name} is shutting down` });
+      const result = service.submit(
+        { ...fields, args: fields.args ?? [], output: fields.output ?? {} },
+        key,
+      );
+      if (result.kind === 'conflict') {
+        const message = `idempotency_key ${JSON.stringify(key)} was already used for task ${result.id} with a different node`;
+        return reply.code(409).send({ code: 409, message });
+      }
+      return reply.code(202).send({ id: result.id });
+    },
+  );
+
+  app.get(
+    '/v1/tasks/:id',
+    {
+      schema: {
+        params: TaskParams,
+        querystring: WaitQuery,
+        response: { 200: TaskStatusSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const seconds = Math.min(request.query.wait ?? 0, MAX_WAIT_SECONDS);
+      // stop waiting when the client goes away, so an abandoned poll holds nothing
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const status = await service.wait(request.params.id, seconds * 1000, gone.signal);
+      if (status === undefined) return reply.code(404).send(noTask(request.params.id));
+      return status;
+    },
+  );
+
+  app.get('/v1/tasks/:id/log', { schema: { params: TaskParams } }, async (request, reply) => {
+    const log = service.log(request.params.id);
+    if (log === undefined) return reply.code(404).send(noTask(request.params.id));
+    return reply.type('text/plain; charset=utf-8').send(log);
+  });
+
+  app.delete(
+    '/v1/tasks/:id',
+    { schema: { params: TaskParams, response: { 200: TaskStatusSchema, ...errors } } },
+    async (request, reply) => {
+      const status = await service.cancel(request.params.id);
+      if (status === undefined) return reply.code(404).send(noTask(request.params.id));
+      return status;
+    },
+  );
+
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}
+
+export interface RunningExecutor {
+  url: string;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export async function startExecutor(
+  options: ExecutorOptions & { host: string; port: number },
+): Promise<RunningExecutor> {
+  const app = await buildExecutor(options);
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
+    app,
+    close: () => app.close(),
+  };
+}
+
+function noTask(id: string) {
+  return { code: 404, message: `no task ${JSON.stringify(id)} on this executor` };
+}
+
+/** Bad configuration fails at start-up with the option at fault, never on a request. */
+function checkOptions(options: ExecutorOptions): void {
+  if (!statSync(options.artifactRoot, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new Error(
+      `executor ${options.name}: artifact root ${options.artifactRoot} is not a directory`,
+    );
+  }
+  if (options.sshConfig !== undefined) {
+    try {
+      parseSshConfig(readFileSync(options.sshConfig, 'utf8'), options.sshConfig);
+    } catch (err) {
+      throw new Error(`executor ${options.name}: ssh config: ${(err as Error).message}`);
+    }
+  }
+  const c = options.concurrency;
+  if (c !== undefined && (!Number.isInteger(c) || c < 1)) {
+    throw new Error(`executor ${options.name}: concurrency must be a positive integer, got ${c}`);
+  }
+  if (options.tls === undefined) {
+    throw new Error(`executor ${options.name}: tls must be given (or null for plain HTTP)`);
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * The executor's task lifecycle, in one place:
+ *
+ *   submit ─> torun(1) queued ─slot free─> running(2) ─driver done─> success(3) | failure(4)
+ *                 │                            ├─ node.timeout passed ─> timeout(10)
+ *                 └──── DELETE ────────────────┴─ DELETE ─> canceled(11)
+ *
+ * At most `concurrency` tasks run at once; the rest wait in FIFO order. Stopping a running
+ * task aborts its driver's AbortSignal (the reason carries the final state) and the driver
+ * kills what it started. Waiters for `GET ?wait=S` sit in a per-task list that completion
+ * resolves, so a long poll answers the moment the task ends.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { GorchNode } from '../graph/model.ts';
+import { isFinal, State } from '../graph/states.ts';
+import { LogBuffer } from './log-buffer.ts';
+import { killIfSame, processStartTime } from './process-identity.ts';
+import type { TaskRecord, TaskStore } from './task-store.ts';
+import type { Driver, TaskResult, TaskStatus } from './types.ts';
+
+export interface TaskServiceOptions {
+  store: TaskStore;
+  drivers: ReadonlyMap<string, Driver>;
+  artifactRoot: string;
+  sshConfig?: string;
+  concurrency: number;
+  killGraceMs: number;
+  logger: FastifyBaseLogger;
+}
+
+/** Why a driver's signal was aborted: the state and error the task ends with. */
+interface StopReason {
+  state: number;
+  error: string;
+}
+
+interface LiveTask {
+  controller: AbortController;
+  log: LogBuffer;
+  done: Promise<void>;
+}
+
+export type SubmitResult =
+  | { kind: 'accepted'; id: string; created: boolean }
+  | { kind: 'conflict'; id: string };
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export const RESTARTED_ERROR = 'executor restarted while the task was running';
+
+export class TaskService {
+  readonly #o: TaskServiceOptions;
+  readonly #queue: string[] = [];
+  readonly #live = new Map<string, LiveTask>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+  #closing = false;
+
+  constructor(options: TaskServiceOptions) {
+    this.#o = options;
+    // A task that was running when the executor died is marked failed. That is the honest
+    // answer: its process was orphaned or killed, its output pipe is gone, so we cannot know
+    // whether it finished or what it printed. Claiming success could hide a half-done change;
+    // running it again could do it twice, which the idempotency key promises never happens.
+    // Failure lets the orchestrator's retry policy (or a human) decide. Local process groups
+    // the dead executor left running are killed first: a retry must not run beside them.
+    for (const { pgid, start } of options.store.runningProcesses()) {
+      if (killIfSame(pgid, start))
+        options.logger.warn({ pgid }, 'killed a task process group left by a crash');
+    }
+    const failed = options.store.failRunning(RESTARTED_ERROR, Date.now());
+    if (failed > 0)
+      options.logger.warn({ failed }, 'marked tasks interrupted by a restart as failed');
+    // Queued tasks never started, so running them now still runs them exactly once.
+    this.#queue.push(...options.store.queued());
+    this.#startQueued();
+  }
+
+  get engines(): string[] {
+    return [...this.#o.drivers.keys()];
+  }
+
+  submit(node: GorchNode, key: string): SubmitResult {
+    const { task, created } = this.#o.store.insert(randomUUID(), key, node, Date.now());
+    if (!created && canonicalJson(task.node) !== canonicalJson(node)) {
+      return { kind: 'conflict', id: task.id };
+    }
+    if (created) {
+      this.#queue.push(task.id);
+      this.#startQueued();
+    }
+    return { kind: 'accepted', id: task.id, created };
+  }
+
+  status(id: string): TaskStatus | undefined {
+    const task = this.#o.store.get(id);
+    return task && toStatus(task);
+  }
+
+  /** The status once final, or after `ms`, or when `signal` aborts (client went away). */
+  async wait(id: string, ms: number, signal?: AbortSignal): Promise<TaskStatus | undefined> {
+    const first = this.status(id);
+    if (
+      first === undefined ||
+      isFinal(first.state) ||
+      ms <= 0 ||
+      this.#closing ||
+      signal?.aborted
+    ) {
+      return first;
+    }
+    await new Promise<void>((resolve) => {
+      const waiters = this.#waiters.get(id) ?? new Set();
+      this.#waiters.set(id, waiters);
+      const wake = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', wake);
+        waiters.delete(wake);
+        if (waiters.size === 0 && this.#waiters.get(id) === waiters) this.#waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      signal?.addEventListener('abort', wake, { once: true });
+      waiters.add(wake);
+    });
+    return this.status(id);
+  }
+
+  log(id: string): string | undefined {
+    const live = this.#live.get(id);
+    if (live !== undefined) return live.log.toString();
+    const task = this.#o.store.get(id);
+    return task && (task.log ?? '');
+  }
+
+  /** Stops a queued or running task; returns its final status (unchanged when already final). */
+  async cancel(id: string): Promise<TaskStatus | undefined> {
+    const live = this.#live.get(id);
+    if (live !== undefined) {
+      this.#stop(live, { state: State.canceled, error: 'canceled' });
+      await live.done;
+      return this.status(id);
+    }
+    const queuedAt = this.#queue.indexOf(id);
+    if (queuedAt !== -1) {
+      this.#queue.splice(queuedAt, 1);
+      this.#end(id, {
+        state: State.canceled,
+        output: {},
+        exitCode: null,
+        error: 'canceled before it started',
+        log: '',
+      });
+    }
+    return this.status(id);
+  }
+
+  /**
+   * Stops running tasks (recorded as failed: the executor is going away), wakes every
+   * waiter so long polls answer, and leaves queued tasks queued for the next start.
+   */
+  async shutdown(): Promise<void> {
+    this.#closing = true;
+    const live = [...this.#live.values()];
+    for (const task of live)
+      this.#stop(task, {
+        state: State.failure,
+        error: 'executor shut down while the task was running',
+      });
+    await Promise.all(live.map((t) => t.done));
+    for (const waiters of this.#waiters.values()) for (const wake of [...waiters]) wake();
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  #stop(live: LiveTask, reason: StopReason): void {
+    if (!live.controller.signal.aborted) live.controller.abort(reason);
+  }
+
+  #startQueued(): void {
+    while (!this.#closing && this.#live.size < this.#o.concurrency && this.#queue.length > 0) {
+      const task = this.#o.store.get(this.#queue.shift()!);
+      if (task?.state === State.torun) this.#start(task);
+    }
+  }
+
+  #start(task: TaskRecord): void {
+    const controller = new AbortController();
+    const log = new LogBuffer();
+    const live: LiveTask = { controller, log, done: Promise.resolve() };
+    this.#live.set(task.id, live);
+    this.#o.store.markRunning(task.id, Date.now());
+    live.done = this.#execute(task, live).catch((err: Error) => {
+      this.#o.logger.error({ err, task: task.id }, 'recording the end of a task failed');
+    });
+  }
+
+  async #execute(task: TaskRecord, live: LiveTask): Promise<void> {
+    const { node } = task;
+    const signal = live.controller.signal;
+    const timeout = node.timeout ?? 0;
+    // beyond setTimeout's limit (about 24.8 days) Node would fire at once: treat as no limit
+    const timer =
+      timeout > 0 && timeout * 1000 <= MAX_TIMER_MS
+        ? setTimeout(
+            () => this.#stop(live, { state: State.timeout, error: `timed out after ${timeout} s` }),
+            timeout * 1000,
+          )
+        : undefined;
+    let result: TaskResult;
+    try {
+      const driver = this.#o.drivers.get(node.engine);
+      if (driver === undefined) throw new Error(`unknown engine ${JSON.stringify(node.engine)}`);
+      result = await driver.run({
+        node,
+        signal,
+        log: live.log,
+        artifactRoot: this.#o.artifactRoot,
+        sshConfig: this.#o.sshConfig,
+        killGraceMs: this.#o.killGraceMs,
+        processStarted: (pgid) => this.#o.store.setProcess(task.id, pgid, processStartTime(pgid)),
+      });
+    } catch (err) {
+      result = {
+        ok: false,
+        output: {},
+        exitCode: null,
+        error: `${node.engine} driver error: ${(err as Error).message}`,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+    const stop = signal.aborted ? (signal.reason as StopReason) : undefined;
+    this.#live.delete(task.id);
+    this.#end(task.id, {
+      state: stop ? stop.state : result.ok ? State.success : State.failure,
+      output: result.output,
+      exitCode: result.exitCode,
+      error: stop ? stop.error : result.error,
+      log: live.log.toString(),
+    });
+    this.#startQueued();
+  }
+
+  #end(
+    id: string,
+    end: {
+      state: number;
+      output: Record<string, string>;
+      exitCode: number | null;
+      error: string | null;
+      log: string;
+    },
+  ): void {
+    this.#o.store.finish(id, { ...end, stoppedAt: Date.now() });
+    const waiters = this.#waiters.get(id);
+    if (waiters !== undefined) for (const wake of [...waiters]) wake();
+  }
+}
+
+function toStatus(task: TaskRecord): TaskStatus {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: task.id,
+    name: task.node.name,
+    state: task.state,
+    output: task.output,
+    exit_code: task.exitCode,
+    error: task.error,
+    started_at: iso(task.startedAt),
+    stopped_at: iso(task.stoppedAt),
+  };
+}
+
+/** JSON with object keys sorted, so two equal nodes compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}

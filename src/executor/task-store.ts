@@ -1,0 +1,180 @@
+/**
+ * The executor's own task records, in a SQLite file under its data directory, so that an
+ * idempotency key keeps naming the same task across restarts and a finished task's result
+ * and log can still be read afterwards. Times are epoch milliseconds.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { GorchNode } from '../graph/model.ts';
+import { State } from '../graph/states.ts';
+
+export interface TaskRecord {
+  id: string;
+  key: string;
+  node: GorchNode;
+  state: number;
+  output: Record<string, string>;
+  exitCode: number | null;
+  error: string | null;
+  /** the bounded log, stored when the task ends */
+  log: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  stoppedAt: number | null;
+}
+
+export interface TaskEnd {
+  state: number;
+  output: Record<string, string>;
+  exitCode: number | null;
+  error: string | null;
+  log: string;
+  stoppedAt: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  node TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  output TEXT NOT NULL DEFAULT '{}',
+  exit_code INTEGER,
+  error TEXT,
+  log TEXT,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  stopped_at INTEGER,
+  -- the local process group of a running task, and its leader's start time (to tell it
+  -- from a later process that got the same pid)
+  pgid INTEGER,
+  pgid_start TEXT
+);`;
+
+interface Row {
+  id: string;
+  idempotency_key: string;
+  node: string;
+  state: number;
+  output: string;
+  exit_code: number | null;
+  error: string | null;
+  log: string | null;
+  created_at: number;
+  started_at: number | null;
+  stopped_at: number | null;
+}
+
+export class TaskStore {
+  readonly #db: DatabaseSync;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.#db = new DatabaseSync(path.join(dataDir, 'executor.db'));
+    // WAL for concurrent reads; FULL so a 202 is never answered for a task a power cut loses
+    this.#db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;',
+    );
+    this.#db.exec(SCHEMA);
+  }
+
+  /** Inserts a queued task unless the key exists; returns the task holding the key. */
+  insert(
+    id: string,
+    key: string,
+    node: GorchNode,
+    now: number,
+  ): { task: TaskRecord; created: boolean } {
+    const result = this.#db
+      .prepare(
+        `INSERT INTO tasks (id, idempotency_key, node, state, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (idempotency_key) DO NOTHING`,
+      )
+      .run(id, key, JSON.stringify(node), State.torun, now);
+    const row = this.#db
+      .prepare('SELECT * FROM tasks WHERE idempotency_key = ?')
+      .get(key) as unknown as Row;
+    return { task: toRecord(row), created: result.changes === 1 };
+  }
+
+  get(id: string): TaskRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as unknown as
+      | Row
+      | undefined;
+    return row && toRecord(row);
+  }
+
+  markRunning(id: string, now: number): void {
+    this.#db
+      .prepare('UPDATE tasks SET state = ?, started_at = ? WHERE id = ?')
+      .run(State.running, now, id);
+  }
+
+  finish(id: string, end: TaskEnd): void {
+    this.#db
+      .prepare(
+        `UPDATE tasks SET state = ?, output = ?, exit_code = ?, error = ?, log = ?, stopped_at = ?
+         WHERE id = ?`,
+      )
+      .run(
+        end.state,
+        JSON.stringify(end.output),
+        end.exitCode,
+        end.error,
+        end.log,
+        end.stoppedAt,
+        id,
+      );
+  }
+
+  setProcess(id: string, pgid: number, start: string | null): void {
+    this.#db.prepare('UPDATE tasks SET pgid = ?, pgid_start = ? WHERE id = ?').run(pgid, start, id);
+  }
+
+  /** Process groups of tasks recorded as running (after a crash: left behind by it). */
+  runningProcesses(): { pgid: number; start: string | null }[] {
+    const rows = this.#db
+      .prepare('SELECT pgid, pgid_start FROM tasks WHERE state = ? AND pgid IS NOT NULL')
+      .all(State.running);
+    return rows.map((r) => ({ pgid: Number(r.pgid), start: r.pgid_start as string | null }));
+  }
+
+  /** Marks every task still `running` as failed; see TaskService for why. */
+  failRunning(error: string, now: number): number {
+    return Number(
+      this.#db
+        .prepare('UPDATE tasks SET state = ?, error = ?, stopped_at = ? WHERE state = ?')
+        .run(State.failure, error, now, State.running).changes,
+    );
+  }
+
+  /** Ids of queued tasks, oldest first. */
+  queued(): string[] {
+    const rows = this.#db
+      .prepare('SELECT id FROM tasks WHERE state = ? ORDER BY seq')
+      .all(State.torun);
+    return rows.map((r) => String(r.id));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+function toRecord(row: Row): TaskRecord {
+  return {
+    id: row.id,
+    key: row.idempotency_key,
+    node: JSON.parse(row.node) as GorchNode,
+    state: row.state,
+    output: JSON.parse(row.output) as Record<string, string>,
+    exitCode: row.exit_code,
+    error: row.error,
+    log: row.log,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    stoppedAt: row.stopped_at,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The executor's contracts, shared by the service, its drivers and the client (DESIGN §4).
+ * This module has no runtime dependencies so the orchestrator can import the client without
+ * pulling in Fastify or the drivers.
+ */
+import type { GorchNode } from '../graph/model.ts';
+
+/** What `GET /v1/tasks/{id}` answers. Times are ISO 8601 strings, `null` until they happen. */
+export interface TaskStatus {
+  id: string;
+  name: string;
+  /** a `State` code: torun(1) queued, running(2), then success/failure/timeout/canceled */
+  state: number;
+  output: Record<string, string>;
+  exit_code: number | null;
+  error: string | null;
+  started_at: string | null;
+  stopped_at: string | null;
+}
+
+/** Where a driver writes the task's stdout/stderr; the sink bounds its own memory. */
+export interface LogSink {
+  write(chunk: Buffer | string): void;
+}
+
+export interface TaskContext {
+  node: GorchNode;
+  /** aborted on cancel, timeout or executor shutdown; drivers stop their work when it fires */
+  signal: AbortSignal;
+  log: LogSink;
+  artifactRoot: string;
+  /** path of the executor's OpenSSH-style config, for ssh/toscassh/ansible targets */
+  sshConfig?: string;
+  /** how long a process group gets between SIGTERM and SIGKILL */
+  killGraceMs: number;
+  /**
+   * Drivers that start a local process group report its id here, so an executor restarted
+   * after a crash can stop the group the dead executor left behind.
+   */
+  processStarted(pgid: number): void;
+}
+
+/**
+ * A driver's verdict. When the signal was aborted the service ignores `ok` and records the
+ * abort's state (timeout or canceled), keeping the output, exit code and error given here.
+ */
+export interface TaskResult {
+  ok: boolean;
+  output: Record<string, string>;
+  exitCode: number | null;
+  error: string | null;
+}
+
+export interface Driver {
+  run(task: TaskContext): Promise<TaskResult>;
+}
