@@ -55,6 +55,12 @@ interface ActiveRun {
   engine: RunEngine;
   startedAt: number | null;
   outputs: Array<Record<string, string> | undefined>;
+  /**
+   * When each node's current attempt started (epoch ms, strictly increasing per node). With the
+   * attempt number it makes the executor idempotency key: stable across a restart (it is
+   * stored with the running state) and new for every attempt of every retry round.
+   */
+  started: Float64Array;
   /** abort handle of each node's current attempt */
   attempts: Map<number, AbortController>;
   timers: Set<ReturnType<typeof setTimeout>>;
@@ -206,7 +212,10 @@ export class Orchestrator {
     const engine = RunEngine.restore(graph, { runState, nodes }, this.#engineOptions());
     const active = this.#activate(id, graph, engine);
     active.startedAt = startedAt;
-    for (const n of nodes) if (n.output) active.outputs[n.node] = n.output;
+    for (const n of nodes) {
+      if (n.output) active.outputs[n.node] = n.output;
+      active.started[n.node] = n.startedAt ?? 0;
+    }
     if (runState === State.running) this.#armGraphTimeout(active);
     return active;
   }
@@ -218,6 +227,7 @@ export class Orchestrator {
       engine,
       startedAt: null,
       outputs: new Array(graph.nodes.length),
+      started: new Float64Array(graph.nodes.length),
       attempts: new Map(),
       timers: new Set(),
     };
@@ -316,7 +326,7 @@ export class Orchestrator {
         runId: run.id,
         node,
         attempt,
-        key: `${run.id}/${nodeId}/${attempt}`,
+        key: `${run.id}/${nodeId}/${attempt}/${run.started[nodeId]}`,
         signal: controller.signal,
         reattach,
         onDispatched: (executor, taskId) => {
