@@ -4,6 +4,7 @@
  */
 import { cpus } from 'node:os';
 import { benchEngine } from './engine.ts';
+import { benchExecutor } from './executor.ts';
 import { benchParse } from './parse.ts';
 import { benchService } from './service.ts';
 
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   parse: benchParse,
   engine: benchEngine,
   service: benchService,
+  executor: benchExecutor,
 };
 
 const figures: Record<string, unknown> = {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { GorchNode } from '../graph/model.ts';
 import { State } from '../graph/states.ts';
 
@@ -69,13 +69,27 @@ interface Row {
 
 export class TaskStore {
   readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  /** Statements are prepared once per connection and reused. */
+  #stmt(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.#db = new DatabaseSync(path.join(dataDir, 'executor.db'));
-    // WAL for concurrent reads; FULL so a 202 is never answered for a task a power cut loses
+    // WAL for concurrent reads. NORMAL: a commit survives a crash of this process (what
+    // idempotency across restarts needs) without an fsync; `insert` alone switches to FULL so
+    // a 202 is never answered for a task a power cut could lose. Measured on this machine:
+    // FULL 0.18 ms a commit, NORMAL 0.005 ms, and 4 commits per task.
     this.#db.exec(
-      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;',
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;',
     );
     this.#db.exec(SCHEMA);
   }
@@ -87,57 +101,61 @@ export class TaskStore {
     node: GorchNode,
     now: number,
   ): { task: TaskRecord; created: boolean } {
-    const result = this.#db
-      .prepare(
+    this.#db.exec('PRAGMA synchronous = FULL');
+    let result: { changes: number | bigint };
+    try {
+      result = this.#stmt(
         `INSERT INTO tasks (id, idempotency_key, node, state, created_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (idempotency_key) DO NOTHING`,
-      )
-      .run(id, key, JSON.stringify(node), State.torun, now);
-    const row = this.#db
-      .prepare('SELECT * FROM tasks WHERE idempotency_key = ?')
-      .get(key) as unknown as Row;
+      ).run(id, key, JSON.stringify(node), State.torun, now);
+    } finally {
+      this.#db.exec('PRAGMA synchronous = NORMAL');
+    }
+    const row = this.#stmt('SELECT * FROM tasks WHERE idempotency_key = ?').get(
+      key,
+    ) as unknown as Row;
     return { task: toRecord(row), created: result.changes === 1 };
   }
 
   get(id: string): TaskRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as unknown as
+    const row = this.#stmt('SELECT * FROM tasks WHERE id = ?').get(id) as unknown as
       | Row
       | undefined;
     return row && toRecord(row);
   }
 
   markRunning(id: string, now: number): void {
-    this.#db
-      .prepare('UPDATE tasks SET state = ?, started_at = ? WHERE id = ?')
-      .run(State.running, now, id);
+    this.#stmt('UPDATE tasks SET state = ?, started_at = ? WHERE id = ?').run(
+      State.running,
+      now,
+      id,
+    );
   }
 
   finish(id: string, end: TaskEnd): void {
-    this.#db
-      .prepare(
-        `UPDATE tasks SET state = ?, output = ?, exit_code = ?, error = ?, log = ?, stopped_at = ?
+    this.#stmt(
+      `UPDATE tasks SET state = ?, output = ?, exit_code = ?, error = ?, log = ?, stopped_at = ?
          WHERE id = ?`,
-      )
-      .run(
-        end.state,
-        JSON.stringify(end.output),
-        end.exitCode,
-        end.error,
-        end.log,
-        end.stoppedAt,
-        id,
-      );
+    ).run(
+      end.state,
+      JSON.stringify(end.output),
+      end.exitCode,
+      end.error,
+      end.log,
+      end.stoppedAt,
+      id,
+    );
   }
 
   setProcess(id: string, pgid: number, start: string | null): void {
-    this.#db.prepare('UPDATE tasks SET pgid = ?, pgid_start = ? WHERE id = ?').run(pgid, start, id);
+    this.#stmt('UPDATE tasks SET pgid = ?, pgid_start = ? WHERE id = ?').run(pgid, start, id);
   }
 
   /** Process groups of tasks recorded as running (after a crash: left behind by it). */
   runningProcesses(): { pgid: number; start: string | null }[] {
-    const rows = this.#db
-      .prepare('SELECT pgid, pgid_start FROM tasks WHERE state = ? AND pgid IS NOT NULL')
-      .all(State.running);
+    const rows = this.#stmt(
+      'SELECT pgid, pgid_start FROM tasks WHERE state = ? AND pgid IS NOT NULL',
+    ).all(State.running);
     return rows.map((r) => ({ pgid: Number(r.pgid), start: r.pgid_start as string | null }));
   }
 
@@ -152,9 +170,7 @@ export class TaskStore {
 
   /** Ids of queued tasks, oldest first. */
   queued(): string[] {
-    const rows = this.#db
-      .prepare('SELECT id FROM tasks WHERE state = ? ORDER BY seq')
-      .all(State.torun);
+    const rows = this.#stmt('SELECT id FROM tasks WHERE state = ? ORDER BY seq').all(State.torun);
     return rows.map((r) => String(r.id));
   }
 

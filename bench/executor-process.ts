@@ -1,0 +1,46 @@
+/**
+ * An executor in its own process for bench/executor.ts, as in a real deployment, with its
+ * shell driver wrapped to stamp when each task starts and ends (this process's clock, so the
+ * dispatch latency it yields needs no clock agreement between processes).
+ * Talks to its parent over IPC: sends {url} when listening; answers 'stamps' and 'clear'.
+ */
+import { loadTls } from '../src/cli/certs.ts';
+import { drivers } from '../src/executor/drivers/index.ts';
+import { startExecutor } from '../src/executor/server.ts';
+import type { Driver } from '../src/executor/types.ts';
+
+const [certs, dataDir, artifactRoot, concurrency] = process.argv.slice(2);
+const start = new Map<string, number>();
+const end = new Map<string, number>();
+const shell = drivers.get('shell')!;
+const timedShell: Driver = {
+  async run(task) {
+    start.set(task.node.name, performance.now());
+    try {
+      return await shell.run(task);
+    } finally {
+      end.set(task.node.name, performance.now());
+    }
+  },
+};
+
+const executor = await startExecutor({
+  host: '127.0.0.1',
+  port: 0,
+  name: 'default',
+  dataDir,
+  artifactRoot,
+  tls: loadTls(certs, 'executor'),
+  concurrency: Number(concurrency),
+  drivers: new Map([...drivers, ['shell', timedShell]]),
+});
+process.on('message', (message) => {
+  if (message === 'stamps') process.send!({ start: [...start], end: [...end] });
+  if (message === 'clear') {
+    start.clear();
+    end.clear();
+    process.send!({ cleared: true });
+  }
+});
+process.on('disconnect', () => executor.close().then(() => process.exit(0)));
+process.send!({ url: executor.url });

@@ -1,0 +1,186 @@
+/**
+ * Orchestrator + executor over mutual TLS on loopback, real child processes.
+ *
+ * 1. Throughput: a 1,000-node layered DAG of `shell` tasks running `true`, through one
+ *    executor at parallelism P, against ninja running the same DAG of the same `true` binary
+ *    at -jP. Goal: Baton / ninja < 1.5.
+ * 2. Dispatch latency: predecessor done at the executor -> successor received by the executor.
+ *    Measured on a 300-node chain (each node becomes ready exactly when its predecessor ends,
+ *    and nothing queues): the executor's shell driver is wrapped to stamp when a task starts
+ *    and ends. Goal: p50 < 2 ms, p99 < 20 ms (gorchestrator polled every 2 s).
+ * The executor runs in its own process, as deployed; the orchestrator runs in this one.
+ */
+import { execFileSync, fork } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeCerts } from '../src/cli/certs.ts';
+import { BatonClient } from '../src/cli/client.ts';
+import { startServer } from '../src/cli/server.ts';
+import { State } from '../src/graph/states.ts';
+import { layeredEdges } from './generate.ts';
+
+const PARALLELISM = 4;
+
+interface Stamps {
+  start: Map<string, number>;
+  end: Map<string, number>;
+}
+
+/** Starts bench/executor-process.ts; `ask` sends a message and resolves with the answer. */
+async function executorProcess(args: string[]) {
+  const child = fork(fileURLToPath(new URL('./executor-process.ts', import.meta.url)), args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // BENCH_PROF=DIR writes a CPU profile of the executor process there
+    execArgv: process.env.BENCH_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`]
+      : [],
+  });
+  const next = () =>
+    new Promise<Record<string, unknown>>((resolve) => child.once('message', resolve));
+  const { url } = (await next()) as { url: string };
+  return {
+    url,
+    async ask(message: string) {
+      child.send(message);
+      return next();
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.disconnect();
+      }),
+  };
+}
+
+function shellDocument(n: number, edges: Array<[number, number]>) {
+  return {
+    name: `true-${n}`,
+    edges,
+    nodes: Array.from({ length: n }, (_, id) => ({
+      id,
+      name: `t${id}`,
+      engine: 'shell',
+      artifact: 'true',
+    })),
+  };
+}
+
+function ninjaFile(n: number, edges: Array<[number, number]>, trueBinary: string): string {
+  const preds: number[][] = Array.from({ length: n }, () => []);
+  for (const [a, b] of edges) preds[b].push(a);
+  const lines = [`rule t\n  command = ${trueBinary}\n`];
+  for (let v = 0; v < n; v++) {
+    lines.push(
+      `build t${v}: t${preds[v].length ? ` | ${preds[v].map((p) => `t${p}`).join(' ')}` : ''}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const round = (x: number) => Math.round(x * 100) / 100;
+
+export async function benchExecutor(): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-bench-exec-'));
+  const certs = join(dir, 'certs');
+  const artifacts = join(dir, 'artifacts');
+  mkdirSync(artifacts);
+  const trueBinary = execFileSync('sh', ['-c', 'command -v true || echo /bin/true'])
+    .toString()
+    .trim();
+  copyFileSync(trueBinary.startsWith('/') ? trueBinary : '/bin/true', join(artifacts, 'true'));
+  execFileSync('chmod', ['+x', join(artifacts, 'true')]);
+  await writeCerts(certs);
+  const executor = await executorProcess([
+    certs,
+    join(dir, 'executor'),
+    artifacts,
+    String(PARALLELISM),
+  ]);
+  const stamps = async (): Promise<Stamps> => {
+    const raw = (await executor.ask('stamps')) as {
+      start: [string, number][];
+      end: [string, number][];
+    };
+    return { start: new Map(raw.start), end: new Map(raw.end) };
+  };
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: join(dir, 'orchestrator'),
+    logger: false,
+    executors: [{ name: 'default', url: executor.url }],
+    tlsDir: certs,
+  });
+  const client = new BatonClient(server.url);
+  const run = async (document: object): Promise<number> => {
+    const t0 = performance.now();
+    const id = await client.submit(JSON.stringify(document));
+    let final = 0;
+    await client.follow(id, (type, data) => {
+      if (type === 'state' && (data as { node?: number }).node === undefined) final = data.state;
+    });
+    if (final !== State.success) throw new Error(`bench run ${id} ended in state ${final}`);
+    return performance.now() - t0;
+  };
+
+  try {
+    const n = 1000;
+    const edges = layeredEdges(n, 50, 2, 7);
+    await run(shellDocument(20, [])); // warm up connections and the JIT
+    const batonMs: number[] = [];
+    for (let i = 0; i < 3; i++) batonMs.push(await run(shellDocument(n, edges)));
+    const dag = await stamps();
+    let busy = 0;
+    for (const [name, end] of dag.end) busy += end - dag.start.get(name)!;
+    const taskMs = busy / dag.end.size;
+
+    writeFileSync(join(dir, 'build.ninja'), ninjaFile(n, edges, join(artifacts, 'true')));
+    const ninjaMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      rmSync(join(dir, '.ninja_log'), { force: true });
+      const t0 = performance.now();
+      execFileSync('ninja', ['-C', dir, `-j${PARALLELISM}`, '-f', 'build.ninja'], {
+        stdio: 'ignore',
+      });
+      ninjaMs.push(performance.now() - t0);
+    }
+    batonMs.sort((a, b) => a - b);
+    ninjaMs.sort((a, b) => a - b);
+
+    const chain = 300;
+    await executor.ask('clear');
+    await run(
+      shellDocument(
+        chain,
+        Array.from({ length: chain - 1 }, (_, i) => [i, i + 1] as [number, number]),
+      ),
+    );
+    const { start, end } = await stamps();
+    const latency: number[] = [];
+    for (let i = 1; i < chain; i++) latency.push(start.get(`t${i}`)! - end.get(`t${i - 1}`)!);
+    latency.sort((a, b) => a - b);
+
+    return {
+      'executor.dag1000.edges': edges.length,
+      'executor.dag1000.parallelism': PARALLELISM,
+      'executor.dag1000.baton.ms': Math.round(batonMs[1]),
+      'executor.dag1000.ninja.ms': Math.round(ninjaMs[1]),
+      'executor.dag1000.ratio': round(batonMs[1] / ninjaMs[1]),
+      'executor.dag1000.task_in_driver.ms': round(taskMs),
+      'executor.dispatch_latency.p50.ms': round(pct(latency, 50)),
+      'executor.dispatch_latency.p90.ms': round(pct(latency, 90)),
+      'executor.dispatch_latency.p99.ms': round(pct(latency, 99)),
+      'executor.dispatch_latency.samples': latency.length,
+    };
+  } finally {
+    await server.close();
+    await executor.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) console.log(JSON.stringify(await benchExecutor(), null, 2));
