@@ -15,7 +15,18 @@ it('a run in flight when the process is SIGKILLed finishes after a restart', asy
   // a -> b -> c, each sleeping; kill while b runs
   const { body } = await post(
     first.url,
-    doc([['a', 'sleep', ['0.1']], ['b', 'sleep', ['1']], ['c', 'nil'], ['d', 'sleep', ['0.1']]], [[0, 1], [1, 2]]),
+    doc(
+      [
+        ['a', 'sleep', ['0.1']],
+        ['b', 'sleep', ['1']],
+        ['c', 'nil'],
+        ['d', 'sleep', ['0.1']],
+      ],
+      [
+        [0, 1],
+        [1, 2],
+      ],
+    ),
   );
   // a second document accepted just before the kill must not be lost either
   const late = await post(first.url, doc([['only', 'nil']]));

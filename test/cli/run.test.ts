@@ -39,14 +39,35 @@ describe('baton CLI', () => {
   });
 
   it('run exits 1 when the run fails', async () => {
-    const failing = file('fail.json', doc([['bad', 'sleep', ['never']], ['next', 'nil']], [[0, 1]]));
+    const failing = file(
+      'fail.json',
+      doc(
+        [
+          ['bad', 'sleep', ['never']],
+          ['next', 'nil'],
+        ],
+        [[0, 1]],
+      ),
+    );
     const res = await baton(['run', failing, '--server', server.url, '--watch']);
     assert.equal(res.code, 1);
     assert.match(res.stdout, /failure: .*failure 1, notrunnable 1/);
   });
 
   it('run exits 2 on a rejected document with the server message', async () => {
-    const cyclic = file('cycle.json', doc([['a', 'nil'], ['b', 'nil']], [[0, 1], [1, 0]]));
+    const cyclic = file(
+      'cycle.json',
+      doc(
+        [
+          ['a', 'nil'],
+          ['b', 'nil'],
+        ],
+        [
+          [0, 1],
+          [1, 0],
+        ],
+      ),
+    );
     const res = await baton(['run', cyclic, '--server', server.url]);
     assert.equal(res.code, 2);
     assert.match(res.stderr, /rejected: .*cycle: (a -> b -> a|b -> a -> b)/);
@@ -81,7 +102,10 @@ describe('baton CLI', () => {
 
   it('--help shows examples, unknown commands fail', async () => {
     const help = await baton(['run', '--help']);
-    assert.match(help.stdout, /Exit codes: 0 success, 1 the run failed, 2 the document was rejected/);
+    assert.match(
+      help.stdout,
+      /Exit codes: 0 success, 1 the run failed, 2 the document was rejected/,
+    );
     const unknown = await baton(['frobnicate']);
     assert.notEqual(unknown.code, 0);
   });
