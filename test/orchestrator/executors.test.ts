@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadTls, writeCerts } from '../../src/cli/certs.ts';
@@ -101,6 +102,21 @@ describe('orchestrator with an executor over mutual TLS', () => {
     assert.ok(!alive(pid), 'the executor killed the process');
   });
 
+  it('a node timeout stops the task on the executor and marks the node timeout', async () => {
+    const pidFile = join(dir.path, 'timeout.pid');
+    const { body } = await post(
+      url,
+      doc([['slow', 'shell', [pidFile], { artifact: 'long.sh', timeout: 0.5 }]]),
+    );
+    const done = await waitForRun(url, body.id);
+    assert.equal(done.nodes[0].state, State.timeout);
+    assert.match(done.nodes[0].error!, /timed out after 0.5 s/);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const deadline = Date.now() + 10_000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!alive(pid), 'the executor killed the timed-out process');
+  });
+
   it('retry re-runs a failed node on the executor', async () => {
     const marker = join(dir.path, 'flaky.marker');
     const { body } = await post(
@@ -136,10 +152,14 @@ describe('orchestrator with an executor over mutual TLS', () => {
   });
 });
 
-describe('orchestrator with executors that are down or untrusted', () => {
+describe('orchestrator with executors that are down, untrusted or broken', () => {
   const dir = tempDir();
   let server: RunningServer;
   let stranger: RunningExecutor;
+  // answers every connection with junk, then hangs up
+  const garbage = createServer((socket) =>
+    socket.end('\x16\x03\x01 this is not TLS nor HTTP\r\n\r\n'),
+  );
 
   before(async () => {
     await writeCerts(join(dir.path, 'ours'));
@@ -154,11 +174,14 @@ describe('orchestrator with executors that are down or untrusted', () => {
       artifactRoot: join(dir.path, 'artifacts'),
       tls: loadTls(join(dir.path, 'theirs'), 'executor'),
     });
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    const garbagePort = (garbage.address() as AddressInfo).port;
     server = await startTestServer({
       dataDir: join(dir.path, 'orchestrator'),
       executors: [
         { name: 'down', url: 'https://127.0.0.1:1' },
         { name: 'stranger', url: stranger.url },
+        { name: 'garbage', url: `https://127.0.0.1:${garbagePort}` },
       ],
       tlsDir: join(dir.path, 'ours'),
     });
@@ -166,6 +189,7 @@ describe('orchestrator with executors that are down or untrusted', () => {
   after(async () => {
     await server?.close();
     await stranger?.close();
+    garbage.close();
     dir.remove();
   });
 
