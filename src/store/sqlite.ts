@@ -79,7 +79,11 @@ function sqliteStore(conn: Conn): Store {
 const TRANSIENT_CODES = new Set([5, 6, 10, 13, 14]);
 
 function isTransient(err: unknown): boolean {
-  for (let e = err as { errcode?: number; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+  for (
+    let e = err as { errcode?: number; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  ) {
     if (typeof e.errcode === 'number') return TRANSIENT_CODES.has(e.errcode & 0xff);
   }
   return false;

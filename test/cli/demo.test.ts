@@ -28,9 +28,14 @@ it('baton demo runs both examples over mutual TLS, then keeps serving until SIGT
   assert.match(output, /run [0-9a-f-]{36} success: success 5\n/, output);
   const ip = /web-vm outputs: ip=(10\.0\.0\.\d+)/.exec(output)?.[1];
   assert.ok(ip, output);
-  assert.match(output, new RegExp(`install outputs: url=http://${ip.replaceAll('.', '\\.')}:8080/`));
+  assert.match(
+    output,
+    new RegExp(`install outputs: url=http://${ip.replaceAll('.', '\\.')}:8080/`),
+  );
   const url = /^UI: +(http:\S+)\/$/m.exec(output)![1];
-  const list = (await (await fetch(`${url}/v1/tasks`)).json()) as { tasks: Array<{ state: string }> };
+  const list = (await (await fetch(`${url}/v1/tasks`)).json()) as {
+    tasks: Array<{ state: string }>;
+  };
   assert.deepEqual(
     list.tasks.map((task) => task.state),
     ['success', 'success'],
