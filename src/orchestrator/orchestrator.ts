@@ -315,7 +315,9 @@ export class Orchestrator {
       return;
     }
     if (node.timeout) {
-      this.#after(run, node.timeout * 1000, () => {
+      // Counted from the attempt's recorded start, so a re-attached attempt keeps its deadline.
+      const left = node.timeout * 1000 - (this.#o.now() - run.started[nodeId]);
+      this.#after(run, Math.max(0, left), () => {
         if (run.attempts.get(nodeId) !== controller) return;
         controller.abort(new Error('timeout'));
         finish({ state: State.timeout, error: `node timed out after ${node.timeout} s` });

@@ -1,8 +1,8 @@
 /** Runs: create (with all their nodes), read, list, and find the unfinished ones. */
 import type { SQLOutputValue } from 'node:sqlite';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type { CreateResult, ListQuery, NewRun, RunPage, RunRecord, RunSummary } from '../store.ts';
 import { type Conn, transaction } from './conn.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
 
 type Row = Record<string, SQLOutputValue>;
 

@@ -3,7 +3,7 @@
  * as opaque. Paging by `seq < cursor` is stable under inserts: a new run gets a larger seq and
  * never shifts the pages that follow.
  */
-import { InvalidCursorError } from '../store.ts';
+import { InvalidCursorError } from './store.ts';
 
 export function encodeCursor(seq: number): string {
   return Buffer.from(`s${seq}`).toString('base64url');

@@ -1,0 +1,103 @@
+/**
+ * Run leases, for several orchestrator replicas on one database (DESIGN §5).
+ *
+ *   free (owner NULL) ──claimRuns──> held by R until T ──renewLeases by R──> held by R until T'
+ *        ^                              │         │
+ *        └────────releaseRuns by R──────┘         └─ T passes ─> expired: claimRuns by any
+ *                                                   replica (R included) takes it over
+ *
+ * Only unfinished runs (initial, running) are claimed. Expiry is judged by the database's
+ * clock (`NOW_MS`), never a replica's, so replicas with skewed clocks agree on it. A lease
+ * says who should drive a run; it does not fence writes: `apply` does not check the owner.
+ */
+import type { RunRecord } from '../store.ts';
+import type { WithClient } from './db.ts';
+import { RECORD, type Row, toRecord } from './runs.ts';
+
+/** The database's clock in epoch milliseconds. */
+const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+
+function checkPositive(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+}
+
+/**
+ * Takes up to `limit` unfinished runs that no replica holds or whose lease expired, oldest
+ * first, for `leaseMs`. Rows another replica is claiming at the same moment are skipped
+ * (FOR UPDATE SKIP LOCKED), so concurrent claims never wait for each other nor return the
+ * same run.
+ */
+export async function claimRuns(
+  withClient: WithClient,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+): Promise<RunRecord[]> {
+  checkPositive('leaseMs', leaseMs);
+  checkPositive('limit', limit);
+  const { rows } = await withClient((client) =>
+    client.query<Row>({
+      name: 'baton_claim_runs',
+      text: `WITH clock AS (SELECT ${NOW_MS} AS now_ms),
+        claimable AS (
+          SELECT id FROM runs, clock
+          WHERE state IN (0, 2) AND (lease_expires_at IS NULL OR lease_expires_at <= now_ms)
+          ORDER BY seq
+          LIMIT $3::integer
+          FOR UPDATE OF runs SKIP LOCKED
+        ), claimed AS (
+          UPDATE runs AS r SET owner = $1::text, lease_expires_at = clock.now_ms + $2::bigint
+          FROM claimable, clock
+          WHERE r.id = claimable.id
+          RETURNING r.*
+        )
+        SELECT ${RECORD} FROM claimed ORDER BY seq`,
+      values: [owner, leaseMs, limit],
+    }),
+  );
+  return rows.map(toRecord);
+}
+
+/**
+ * Extends `owner`'s leases on `ids` to `leaseMs` from now, and returns the ids it still
+ * holds (a run missing from the answer was taken over, released, or never held: stop
+ * driving it). An expired lease that nobody took over yet is renewed.
+ */
+export async function renewLeases(
+  withClient: WithClient,
+  owner: string,
+  ids: string[],
+  leaseMs: number,
+): Promise<string[]> {
+  checkPositive('leaseMs', leaseMs);
+  if (ids.length === 0) return [];
+  const { rows } = await withClient((client) =>
+    client.query<{ id: string }>({
+      name: 'baton_renew_leases',
+      text: `UPDATE runs SET lease_expires_at = ${NOW_MS} + $3::bigint
+             WHERE id = ANY ($2::text[]) AND owner = $1::text
+             RETURNING id`,
+      values: [owner, ids, leaseMs],
+    }),
+  );
+  return rows.map((row) => row.id);
+}
+
+/** Gives up `owner`'s leases on `ids` (those it does not hold are left alone). */
+export async function releaseRuns(
+  withClient: WithClient,
+  owner: string,
+  ids: string[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  await withClient((client) =>
+    client.query({
+      name: 'baton_release_runs',
+      text: `UPDATE runs SET owner = NULL, lease_expires_at = NULL
+             WHERE id = ANY ($2::text[]) AND owner = $1::text`,
+      values: [owner, ids],
+    }),
+  );
+}
