@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
 import { RunEngine } from '../../src/engine/engine.ts';
-import { attemptEnded, type Command, cancel, graphTimeout, start, wake } from '../../src/engine/events.ts';
+import {
+  attemptEnded,
+  type Command,
+  cancel,
+  graphTimeout,
+  start,
+  wake,
+} from '../../src/engine/events.ts';
 import type { Graph } from '../../src/graph/model.ts';
 import { isFinal, State } from '../../src/graph/states.ts';
 import { graphOf, randomDagEdges } from '../support/graphs.ts';

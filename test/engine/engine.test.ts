@@ -171,7 +171,7 @@ describe('RunEngine', () => {
     assert.deepEqual(
       cmds.filter((c) => c.type === 'dispatch'),
       [
-        { type: 'dispatch', node: 1, attempt: 1 },
+        { type: 'dispatch', node: 1, attempt: 1, reattach: true },
         { type: 'dispatch', node: 2, attempt: 1 },
       ],
     );
