@@ -14,12 +14,12 @@
 
 import { apply } from './postgres/apply.ts';
 import { connectionConfig, createPool, poolClient, type WithClient } from './postgres/db.ts';
-import { claimRuns, releaseRuns, renewLeases } from './postgres/leases.ts';
+import { claimRun, claimRuns, releaseRuns, renewLeases } from './postgres/leases.ts';
 import { migrate, readMigrations } from './postgres/migrate.ts';
 import { getNodes } from './postgres/nodes.ts';
 import { createListener, notify, wireChannel } from './postgres/notify.ts';
 import { createRun, getRun, listRuns, unfinishedRuns } from './postgres/runs.ts';
-import { InvalidCursorError, type RunRecord, type Store } from './store.ts';
+import { type Channels, InvalidCursorError, type Store } from './store.ts';
 
 export interface PostgresOptions {
   /**
@@ -31,28 +31,9 @@ export interface PostgresOptions {
   poolSize?: number;
 }
 
+/** The PostgreSQL store always has channels: replicas share it. */
 export interface PostgresStore extends Store {
-  /**
-   * Takes up to `limit` unfinished runs that no replica holds or whose lease expired, oldest
-   * first, for `leaseMs` (database clock); concurrent claims never return the same run.
-   */
-  claimRuns(owner: string, leaseMs: number, limit: number): Promise<RunRecord[]>;
-  /** Extends `owner`'s leases on `ids`; returns the ids it still holds. */
-  renewLeases(owner: string, ids: string[], leaseMs: number): Promise<string[]>;
-  /** Gives up `owner`'s leases on `ids`, so another replica may claim them at once. */
-  releaseRuns(owner: string, ids: string[]): Promise<void>;
-  /**
-   * Calls `onPayload` for every notification on `channel` (from any store on the same
-   * database and schema) until the returned function is called; `onGap` after a lost
-   * listening connection was reopened, as notifications may have been missed meanwhile.
-   */
-  listen(
-    channel: string,
-    onPayload: (payload: string) => void,
-    onGap?: () => void,
-  ): Promise<() => Promise<void>>;
-  /** Notifies `channel`'s listeners; `payload` must be under 8000 bytes of UTF-8. */
-  notify(channel: string, payload: string): Promise<void>;
+  readonly channels: Channels;
 }
 
 /**
@@ -96,12 +77,16 @@ export async function openPostgresStore(
     renewLeases: (owner, ids, leaseMs) =>
       use(`renewLeases ${owner}`, (db) => renewLeases(db, owner, ids, leaseMs)),
     releaseRuns: (owner, ids) => use(`releaseRuns ${owner}`, (db) => releaseRuns(db, owner, ids)),
-    listen: (channel, onPayload, onGap) =>
-      use(`listen ${channel}`, () => listener.listen(channel, onPayload, onGap)),
-    notify: (channel, payload) =>
-      use(`notify ${channel}`, (db) =>
-        notify(db, wireChannel(channelPrefix(options.schema), channel), payload),
-      ),
+    claimRun: (owner, id, leaseMs) =>
+      use(`claimRun ${id}`, (db) => claimRun(db, owner, id, leaseMs)),
+    channels: {
+      listen: (channel, onPayload, onGap) =>
+        use(`listen ${channel}`, () => listener.listen(channel, onPayload, onGap)),
+      notify: (channel, payload) =>
+        use(`notify ${channel}`, (db) =>
+          notify(db, wireChannel(channelPrefix(options.schema), channel), payload),
+        ),
+    },
     isTransient,
     async close() {
       if (closed) return;

@@ -10,11 +10,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { MemoryLeases } from './memory-leases.ts';
 import { apply } from './sqlite/apply.ts';
 import { type Conn, openConn } from './sqlite/conn.ts';
 import { migrate, readMigrations } from './sqlite/migrate.ts';
 import { getNodes } from './sqlite/nodes.ts';
-import { createRun, getRun, listRuns, unfinishedRuns } from './sqlite/runs.ts';
+import { createRun, getRun, listRuns, unfinishedRunIds, unfinishedRuns } from './sqlite/runs.ts';
 import { InvalidCursorError, type Store } from './store.ts';
 
 /**
@@ -43,10 +44,20 @@ function sqliteStore(conn: Conn): Store {
       return body(conn);
     });
   }
+  const leases = new MemoryLeases({
+    unfinishedIds: () => use('unfinishedRunIds', (conn) => unfinishedRunIds(conn)),
+    record: (id) => use(`getRun ${id}`, (conn) => getRun(conn, id)),
+  });
   return {
     async createRun(run) {
-      return use(`createRun ${run.id}`, (conn) => createRun(conn, run));
+      const result = use(`createRun ${run.id}`, (conn) => createRun(conn, run));
+      if (result.created && run.owner && run.leaseMs) leases.hold(run.id, run.owner, run.leaseMs);
+      return result;
     },
+    claimRuns: (owner, leaseMs, limit) => leases.claimRuns(owner, leaseMs, limit),
+    claimRun: (owner, id, leaseMs) => leases.claimRun(owner, id, leaseMs),
+    renewLeases: (owner, ids, leaseMs) => leases.renewLeases(owner, ids, leaseMs),
+    releaseRuns: (owner, ids) => leases.releaseRuns(owner, ids),
     async getRun(id) {
       return use(`getRun ${id}`, (conn) => getRun(conn, id));
     },

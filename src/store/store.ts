@@ -15,6 +15,9 @@ export interface NewRun {
   nodeCount: number;
   createdAt: number;
   idempotencyKey?: string;
+  /** the replica that submitted it holds its lease from the start (see Leases) */
+  owner?: string;
+  leaseMs?: number;
 }
 
 export interface RunRecord {
@@ -99,7 +102,41 @@ export class InvalidCursorError extends Error {
 
 export type CreateResult = { created: true; id: string } | { created: false; id: string };
 
-export interface Store {
+/**
+ * Run ownership (DESIGN §5): each unfinished run is driven by one orchestrator replica, which
+ * holds a lease on it and renews it by heartbeat; a run whose lease expired is taken over.
+ *
+ *   free ──claim──> held by R until T ──renew by R──> held until T' ──release by R──> free
+ *                                 └─ T passes ─> expired: any replica's claim takes it over
+ *
+ * PostgreSQL keeps leases in the runs table (shared by replicas, judged by the database's
+ * clock); the embedded SQLite store has one process, so it keeps them in memory.
+ */
+export interface Leases {
+  /** Up to `limit` unfinished runs that nobody holds (or whose lease expired), oldest first. */
+  claimRuns(owner: string, leaseMs: number, limit: number): Promise<RunRecord[]>;
+  /** Takes this run (finished or not) if nobody holds it; false when another replica does. */
+  claimRun(owner: string, id: string, leaseMs: number): Promise<boolean>;
+  /** Extends the leases `owner` still holds among `ids`; returns those ids. */
+  renewLeases(owner: string, ids: string[], leaseMs: number): Promise<string[]>;
+  releaseRuns(owner: string, ids: string[]): Promise<void>;
+}
+
+/** Messages between replicas (PostgreSQL LISTEN/NOTIFY); absent on a single-process store. */
+export interface Channels {
+  /** Resolves once listening; the returned function stops. `onGap`: messages may be lost. */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onGap?: () => void,
+  ): Promise<() => Promise<void>>;
+  /** `payload` must stay under 8000 bytes of UTF-8. */
+  notify(channel: string, payload: string): Promise<void>;
+}
+
+export interface Store extends Leases {
+  /** set when several processes can share this store */
+  readonly channels?: Channels;
   /**
    * Durably stores a new run and its nodes (all in state initial) before resolving.
    * With an idempotency key already used, stores nothing and returns the existing id.

@@ -568,25 +568,25 @@ describe('postgres store: notifications', () => {
       const onB = collect(2);
       const onA = collect(2);
       const stray = collect(1);
-      const stopB = await b.listen('run-events', onB.onPayload);
-      await a.listen('run-events', onA.onPayload);
-      await elsewhere.listen('run-events', stray.onPayload);
+      const stopB = await b.channels.listen('run-events', onB.onPayload);
+      await a.channels.listen('run-events', onA.onPayload);
+      await elsewhere.channels.listen('run-events', stray.onPayload);
       const big = 'é'.repeat(3999); // 7998 bytes
-      await a.notify('run-events', '{"run":"x","state":2}');
-      await a.notify('run-events', big);
+      await a.channels.notify('run-events', '{"run":"x","state":2}');
+      await a.channels.notify('run-events', big);
       assert.deepEqual(await onB.received, ['{"run":"x","state":2}', big]);
       assert.deepEqual(await onA.received, ['{"run":"x","state":2}', big], 'the sender hears too');
-      await assert.rejects(a.notify('run-events', `${big}xy`), RangeError);
-      await assert.rejects(a.notify('x'.repeat(60), ''), RangeError);
+      await assert.rejects(a.channels.notify('run-events', `${big}xy`), RangeError);
+      await assert.rejects(a.channels.notify('x'.repeat(60), ''), RangeError);
 
       // after unsubscribing, b hears nothing more on that channel; notifications from one
       // session arrive in order, so `other` arriving proves the first one was not delivered
       await stopB();
       await stopB();
       const other = collect(1);
-      await b.listen('other', other.onPayload);
-      await a.notify('run-events', 'late');
-      await a.notify('other', 'done');
+      await b.channels.listen('other', other.onPayload);
+      await a.channels.notify('run-events', 'late');
+      await a.channels.notify('other', 'done');
       assert.deepEqual(await other.received, ['done']);
       assert.equal(onB.payloads.length, 2);
       assert.deepEqual(stray.payloads, [], 'another schema hears nothing');
@@ -607,7 +607,7 @@ describe('postgres store: notifications', () => {
       const gapped = new Promise<void>((resolve) => {
         gap = resolve;
       });
-      await a.listen('events', events.onPayload, gap);
+      await a.channels.listen('events', events.onPayload, gap);
       const killed = await admin.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE application_name = 'baton' AND query = $1`,
@@ -615,7 +615,7 @@ describe('postgres store: notifications', () => {
       );
       assert.equal(killed.rowCount, 1);
       await gapped;
-      await a.notify('events', 'after');
+      await a.channels.notify('events', 'after');
       assert.deepEqual(await events.received, ['after']);
     } finally {
       await a.close();

@@ -433,4 +433,46 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
       }),
     );
   });
+
+  describe(`${name} store: leases`, () => {
+    test(
+      'claims unfinished unheld runs once, renews, releases, and claims a given run',
+      withStore(async (store) => {
+        const owned = await create(store, { owner: 'a', leaseMs: 60_000 });
+        const free = await create(store);
+        const done = await create(store);
+        await store.apply([{ runId: done.id, run: { state: State.success }, nodes: [] }]);
+        // a created run is held by its submitter; b claims only the free unfinished one
+        const claimed = await store.claimRuns('b', 60_000, 10);
+        assert.deepEqual(
+          claimed.map((run) => run.id),
+          [free.id],
+        );
+        assert.deepEqual(await store.claimRuns('c', 60_000, 10), [], 'nothing left to claim');
+        assert.deepEqual(await store.renewLeases('a', [owned.id, free.id], 60_000), [owned.id]);
+        // a specific run: not while another replica holds it; yes when free or finished
+        assert.equal(await store.claimRun('c', owned.id, 60_000), false);
+        assert.equal(await store.claimRun('c', done.id, 60_000), true);
+        assert.equal(await store.claimRun('a', owned.id, 60_000), true, 'the holder may re-claim');
+        await store.releaseRuns('b', [free.id]);
+        assert.deepEqual(
+          (await store.claimRuns('c', 60_000, 10)).map((run) => run.id),
+          [free.id],
+        );
+      }),
+    );
+
+    test(
+      'an expired lease is taken over',
+      withStore(async (store) => {
+        const run = await create(store, { owner: 'a', leaseMs: 1 });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.deepEqual(
+          (await store.claimRuns('b', 60_000, 10)).map((r) => r.id),
+          [run.id],
+        );
+        assert.deepEqual(await store.renewLeases('a', [run.id], 60_000), [], 'a lost it');
+      }),
+    );
+  });
 }

@@ -85,6 +85,29 @@ export async function renewLeases(
   return rows.map((row) => row.id);
 }
 
+/**
+ * Takes run `id`, finished or not, unless another replica holds an unexpired lease on it
+ * (a replica about to cancel or retry a run it does not drive). True when `owner` holds it.
+ */
+export async function claimRun(
+  withClient: WithClient,
+  owner: string,
+  id: string,
+  leaseMs: number,
+): Promise<boolean> {
+  checkPositive('leaseMs', leaseMs);
+  const { rowCount } = await withClient((client) =>
+    client.query({
+      name: 'baton_claim_run',
+      text: `UPDATE runs SET owner = $1::text, lease_expires_at = ${NOW_MS} + $3::bigint
+             WHERE id = $2::text
+               AND (owner IS NULL OR owner = $1::text OR lease_expires_at <= ${NOW_MS})`,
+      values: [owner, id, leaseMs],
+    }),
+  );
+  return rowCount === 1;
+}
+
 /** Gives up `owner`'s leases on `ids` (those it does not hold are left alone). */
 export async function releaseRuns(
   withClient: WithClient,

@@ -12,8 +12,11 @@ import type { WithClient } from './db.ts';
  * insert, half of that in the foreign key's check of each row (see the migration).
  */
 const CREATE_RUN = `WITH run AS (
-    INSERT INTO runs (id, name, document, node_count, created_at, idempotency_key)
-    VALUES ($1::text, $2::text, $3::text, $4::integer, $5::bigint, $6::text)
+    INSERT INTO runs (id, name, document, node_count, created_at, idempotency_key, owner,
+                      lease_expires_at)
+    VALUES ($1::text, $2::text, $3::text, $4::integer, $5::bigint, $6::text, $7::text,
+            CASE WHEN $7::text IS NULL THEN NULL
+                 ELSE (extract(epoch FROM clock_timestamp()) * 1000)::bigint + $8::bigint END)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
   ), nodes AS (
@@ -33,7 +36,16 @@ export async function createRun(withClient: WithClient, run: NewRun): Promise<Cr
     const inserted = await client.query<{ id: string }>({
       name: 'baton_create_run',
       text: CREATE_RUN,
-      values: [run.id, run.name, run.document, run.nodeCount, run.createdAt, key],
+      values: [
+        run.id,
+        run.name,
+        run.document,
+        run.nodeCount,
+        run.createdAt,
+        key,
+        run.owner ?? null,
+        run.leaseMs ?? null,
+      ],
     });
     if (inserted.rows.length === 1) return { created: true, id: run.id };
     const existing = await client.query<{ id: string }>({

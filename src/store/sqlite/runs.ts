@@ -99,6 +99,14 @@ export function unfinishedRuns(conn: Conn): RunRecord[] {
     .map(toRecord);
 }
 
+/** Ids of initial or running runs, oldest first (the lease table's candidates). */
+export function unfinishedRunIds(conn: Conn): string[] {
+  return conn
+    .stmt('SELECT id FROM runs WHERE state IN (0, 2) ORDER BY seq')
+    .all()
+    .map((row) => row.id as string);
+}
+
 function toSummary(row: Row): RunSummary {
   return {
     id: row.id as string,
