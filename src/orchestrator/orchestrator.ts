@@ -250,9 +250,13 @@ export class Orchestrator {
     switch (c.type) {
       case 'nodeState': {
         const change: NodeChange = { node: c.node, state: c.state, attempts: c.attempt };
-        if (c.state === State.running)
-          Object.assign(change, { startedAt: now, stoppedAt: null, error: null });
-        else if (isFinal(c.state)) change.stoppedAt = now;
+        if (c.state === State.running) {
+          const startedAt = Math.max(now, run.started[c.node] + 1);
+          run.started[c.node] = startedAt;
+          Object.assign(change, { startedAt, stoppedAt: null, error: null });
+        } else if (isFinal(c.state)) {
+          change.stoppedAt = now;
+        }
         if (c.error !== undefined) change.error = c.error;
         if (c.state === State.success) change.output = run.outputs[c.node] ?? null;
         changesOf(batch, run.id).nodes.push(change);
