@@ -4,8 +4,15 @@ import type { EventBus } from '../orchestrator/bus.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import type { Store } from '../store/store.ts';
 
+/** Cancel and retry from any replica: done here, or by the replica that drives the run. */
+export interface RunControl {
+  cancel(id: string): Promise<void>;
+  retry(id: string): Promise<void>;
+}
+
 export interface ApiDeps {
   orchestrator: Orchestrator;
+  control: RunControl;
   store: Store;
   bus: EventBus;
   limits: Partial<Limits>;

@@ -9,6 +9,7 @@ import type { NormalizedDocument } from '../graph/schema.ts';
 import { isStateName, State, stateName } from '../graph/states.ts';
 import {
   NodeNotFoundError,
+  ReplicaUnavailableError,
   RunNotFoundError,
   RunStateError,
 } from '../orchestrator/orchestrator.ts';
@@ -29,7 +30,7 @@ const errorRef = Type.Ref('Error');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps) => {
-  const { orchestrator, store, limits } = deps;
+  const { orchestrator, control, store, limits } = deps;
 
   app.post(
     '/tasks',
@@ -117,7 +118,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       },
     },
     async (request, reply) => {
-      await runAction(() => orchestrator.cancel(request.params.id), request.params.id);
+      await runAction(() => control.cancel(request.params.id), request.params.id);
       const run = (await store.getRun(request.params.id))!;
       return reply.code(202).send(detailOf(run, await store.getNodes(run.id)));
     },
@@ -156,7 +157,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       },
     },
     async (request, reply) => {
-      await runAction(() => orchestrator.retry(request.params.id), request.params.id);
+      await runAction(() => control.retry(request.params.id), request.params.id);
       const run = (await store.getRun(request.params.id))!;
       return reply.code(202).send(detailOf(run, await store.getNodes(run.id)));
     },
@@ -169,6 +170,7 @@ async function runAction(action: () => Promise<void>, id: string): Promise<void>
   } catch (err) {
     if (err instanceof RunNotFoundError) throw new Errors.RUN_NOT_FOUND(id);
     if (err instanceof RunStateError) throw new Errors.RUN_STATE(err.message);
+    if (err instanceof ReplicaUnavailableError) throw new Errors.UNAVAILABLE(err.message);
     throw err;
   }
 }

@@ -16,7 +16,9 @@ import {
   executorRunner,
 } from '../orchestrator/executor-runner.ts';
 import { Orchestrator } from '../orchestrator/orchestrator.ts';
+import { Replica } from '../orchestrator/replica.ts';
 import { nilRunner, sleepRunner, type TaskRunner } from '../orchestrator/runners.ts';
+import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
 import { loadTls } from './certs.ts';
@@ -25,8 +27,16 @@ export interface ServerOptions {
   host: string;
   /** 0 picks a free port */
   port: number;
-  /** directory of the SQLite database */
+  /** directory of the SQLite database (the embedded default store) */
   dataDir: string;
+  /** a postgres:// URL: share runs with other replicas through PostgreSQL instead */
+  db?: string;
+  /** PostgreSQL schema (tests give each server its own); default `public` */
+  dbSchema?: string;
+  /** run lease length; another replica takes a dead one's runs over after about this */
+  leaseMs?: number;
+  /** on close, how long running runs may take to finish before they are handed over */
+  drainMs?: number;
   logger: Logger | false;
   bodyLimit?: number;
   limits?: Partial<Limits>;
@@ -89,7 +99,19 @@ export interface RunningServer {
   store: Store;
   /** how many unfinished runs were resumed at start */
   resumed: number;
+  replica: Replica;
   close(): Promise<void>;
+}
+
+async function openStore(options: ServerOptions): Promise<Store> {
+  if (options.db) {
+    if (!/^postgres(ql)?:\/\//.test(options.db)) {
+      throw new ConfigError(`db: expected a postgres:// URL, got "${options.db}"`);
+    }
+    return openPostgresStore(options.db, { schema: options.dbSchema });
+  }
+  mkdirSync(options.dataDir, { recursive: true });
+  return openSqliteStore(join(options.dataDir, 'baton.db'));
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -102,20 +124,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   ]);
   if (pool.clients.size > 0) for (const engine of EXECUTOR_ENGINES) runners.set(engine, remote);
 
-  mkdirSync(options.dataDir, { recursive: true });
-  const store = await openSqliteStore(join(options.dataDir, 'baton.db'));
+  const store = await openStore(options);
   const bus = new EventBus();
+  const logger = options.logger || pino({ level: 'silent' });
   const orchestrator = new Orchestrator({
     store,
     bus,
     runners,
-    logger: options.logger || pino({ level: 'silent' }),
+    logger,
+    leaseMs: options.leaseMs,
     defaultGraphTimeout: options.defaultGraphTimeout,
     onFatal: options.onFatal,
     readLog: (executor, taskId) => remote.log!(executor, taskId),
   });
+  const replica = new Replica({ orchestrator, store, bus, logger });
   const app = await buildApp({
     orchestrator,
+    control: replica,
     store,
     bus,
     limits: options.limits ?? {},
@@ -124,12 +149,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const close = async () => {
     await app.close();
+    await replica.drain(options.drainMs ?? 0);
+    await replica.stop();
     await orchestrator.stop();
     await store.close();
     await Promise.all([...pool.clients.values()].map((client) => client.close()));
   };
   try {
-    const resumed = await orchestrator.resumeAll();
+    const resumed = await replica.start();
     const address = await app.listen({ host: options.host, port: options.port });
     let closing: Promise<void> | undefined;
     return {
@@ -138,6 +165,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       orchestrator,
       store,
       resumed,
+      replica,
       close: () => {
         closing ??= close();
         return closing;

@@ -9,6 +9,7 @@
 import type { ExecutorClient } from '../executor/client.ts';
 import { ExecutorError } from '../executor/client.ts';
 import { State } from '../graph/states.ts';
+import { Detached } from './orchestrator.ts';
 import type { Attempt, AttemptOutcome, TaskRunner } from './runners.ts';
 
 export interface ExecutorPool {
@@ -51,6 +52,8 @@ export function executorRunner(pool: ExecutorPool): TaskRunner {
       }
       attempt.onDispatched?.(name, taskId);
       const cancel = () => {
+        // a run handed over to another replica keeps its task: the new owner re-attaches
+        if (signal.reason instanceof Detached) return;
         client.cancel(taskId).catch(() => {
           // best effort: the executor may be gone; the node's state is already decided here
         });

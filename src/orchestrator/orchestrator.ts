@@ -22,7 +22,7 @@ import {
 import type { Graph } from '../graph/model.ts';
 import { parseDocument, toDocument } from '../graph/parse.ts';
 import { isFinal, State, stateName } from '../graph/states.ts';
-import type { NodeChange, RunChanges, Store } from '../store/store.ts';
+import type { NodeChange, RunChanges, RunRecord, Store } from '../store/store.ts';
 import { resolveArgs } from './attributes.ts';
 import type { EventBus, RunEvent } from './bus.ts';
 import type { AttemptOutcome, TaskRunner } from './runners.ts';
@@ -47,6 +47,10 @@ export interface OrchestratorOptions {
   onFatal?: (err: unknown) => void;
   /** reads the log of a task an executor ran (see TaskRunner.log) */
   readLog?: (executor: string, taskId: string) => Promise<string>;
+  /** this replica's name in run leases */
+  replicaId?: string;
+  /** how long a lease lasts without renewal: a dead replica's runs move after about this */
+  leaseMs?: number;
 }
 
 interface ActiveRun {
@@ -77,6 +81,36 @@ const newBatch = (): Batch => ({ changes: new Map(), events: [], effects: [] });
 export class RunNotFoundError extends Error {}
 export class NodeNotFoundError extends Error {}
 export class RunStateError extends Error {}
+/** The replica that drives a run did not answer a forwarded action in time. */
+export class ReplicaUnavailableError extends Error {}
+
+/** Why an attempt's signal aborts when its run is handed over: the task must keep running. */
+export class Detached extends Error {
+  constructor() {
+    super('the run moved to another replica');
+  }
+}
+
+/** `options` over `defaults`, where an option explicitly `undefined` keeps the default. */
+export function withDefaults<O extends object, D extends Partial<O>>(
+  options: O,
+  defaults: D,
+): Required<O> {
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) merged[key] = value;
+  return merged as Required<O>;
+}
+
+function checkAction(id: string, action: 'cancel' | 'retry', state: number): void {
+  if (action === 'cancel' && isFinal(state)) {
+    throw new RunStateError(`run ${id} already finished (${stateName(state)})`);
+  }
+  if (action === 'retry' && (!isFinal(state) || state === State.success)) {
+    throw new RunStateError(
+      `run ${id} is ${stateName(state)}: only a finished, unsuccessful run can be retried`,
+    );
+  }
+}
 
 export class Orchestrator {
   readonly #o: Required<OrchestratorOptions>;
@@ -86,7 +120,7 @@ export class Orchestrator {
   #stopped = false;
 
   constructor(options: OrchestratorOptions) {
-    this.#o = {
+    this.#o = withDefaults(options, {
       defaultGraphTimeout: 0,
       now: Date.now,
       random: Math.random,
@@ -96,8 +130,9 @@ export class Orchestrator {
         throw err;
       },
       readLog: async () => '',
-      ...options,
-    };
+      replicaId: `replica-${randomUUID()}`,
+      leaseMs: 5000,
+    });
   }
 
   get engines(): ReadonlySet<string> {
@@ -117,6 +152,8 @@ export class Orchestrator {
       nodeCount: graph.nodes.length,
       createdAt: this.#o.now(),
       idempotencyKey,
+      owner: this.#o.replicaId,
+      leaseMs: this.#o.leaseMs,
     });
     if (result.created && !this.#stopped) {
       this.#feed(
@@ -127,41 +164,74 @@ export class Orchestrator {
     return result;
   }
 
-  /** Resumes every run that was in flight when the process stopped. */
-  async resumeAll(): Promise<number> {
-    const runs = await this.#o.store.unfinishedRuns();
-    for (const record of runs) {
-      if (this.#runs.has(record.id)) continue;
-      const active = await this.#restore(
-        record.id,
-        record.document,
-        record.state,
-        record.startedAt,
-      );
-      this.#feed(active, resume());
-    }
-    return runs.length;
+  get replicaId(): string {
+    return this.#o.replicaId;
   }
 
-  async cancel(id: string): Promise<void> {
-    const run = await this.#runOrThrow(id);
-    if (isFinal(run.engine.runState)) {
-      throw new RunStateError(`run ${id} already finished (${stateName(run.engine.runState)})`);
-    }
-    this.#feed(run, { type: 'cancel' });
-    await this.flushed();
+  get leaseMs(): number {
+    return this.#o.leaseMs;
   }
 
-  async retry(id: string): Promise<void> {
-    const run = await this.#runOrThrow(id);
-    const state = run.engine.runState;
-    if (!isFinal(state) || state === State.success) {
-      throw new RunStateError(
-        `run ${id} is ${stateName(state)}: only a finished, unsuccessful run can be retried`,
-      );
+  drives(id: string): boolean {
+    return this.#runs.has(id);
+  }
+
+  /** Ids of the runs this replica drives. */
+  activeIds(): string[] {
+    return [...this.#runs.keys()];
+  }
+
+  /** Starts driving a run whose lease this replica just claimed (a restart or a takeover). */
+  async adopt(record: RunRecord): Promise<void> {
+    if (this.#stopped || this.#runs.has(record.id)) return;
+    const active = await this.#restore(record);
+    this.#feed(active, resume());
+  }
+
+  /**
+   * Stops driving a run without touching its state or its tasks: its lease went to another
+   * replica, or this one is handing it over. Executor tasks keep running; the next owner
+   * re-attaches to them by their idempotency keys.
+   */
+  detach(id: string): void {
+    const run = this.#runs.get(id);
+    if (!run) return;
+    this.#runs.delete(id);
+    this.#batch.changes.delete(id);
+    for (const timer of run.timers) clearTimeout(timer);
+    for (const controller of run.attempts.values()) controller.abort(new Detached());
+  }
+
+  /**
+   * Cancels a run. Returns false when another live replica drives it (see `act`), after
+   * checking that the run exists and can be canceled.
+   */
+  cancel(id: string): Promise<boolean> {
+    return this.act(id, 'cancel');
+  }
+
+  /** Re-runs the unsuccessful nodes of a finished run; false as for `cancel`. */
+  retry(id: string): Promise<boolean> {
+    return this.act(id, 'retry');
+  }
+
+  /**
+   * Feeds `action` to the run here if this replica drives it or can take its lease (the run
+   * is finished, or its driver is gone); false when another live replica holds it.
+   */
+  async act(id: string, action: 'cancel' | 'retry'): Promise<boolean> {
+    let run = this.#runs.get(id);
+    if (!run) {
+      const record = await this.#o.store.getRun(id);
+      if (!record) throw new RunNotFoundError(`no run with id ${id}`);
+      checkAction(id, action, record.state);
+      if (!(await this.#o.store.claimRun(this.#o.replicaId, id, this.#o.leaseMs))) return false;
+      run = this.#runs.get(id) ?? (await this.#restore(record));
     }
-    this.#feed(run, { type: 'retry' });
+    checkAction(id, action, run.engine.runState);
+    this.#feed(run, { type: action });
     await this.flushed();
+    return true;
   }
 
   /** The captured stdout/stderr of a node's last attempt; empty when nothing ran remotely. */
@@ -198,15 +268,8 @@ export class Orchestrator {
     }
   }
 
-  async #runOrThrow(id: string): Promise<ActiveRun> {
-    const active = this.#runs.get(id);
-    if (active) return active;
-    const record = await this.#o.store.getRun(id);
-    if (!record) throw new RunNotFoundError(`no run with id ${id}`);
-    return this.#runs.get(id) ?? this.#restore(id, record.document, record.state, record.startedAt);
-  }
-
-  async #restore(id: string, document: string, runState: number, startedAt: number | null) {
+  async #restore(record: RunRecord): Promise<ActiveRun> {
+    const { id, document, state: runState, startedAt } = record;
     const graph = parseDocument(JSON.parse(document), { engines: this.engines });
     const nodes = await this.#o.store.getNodes(id);
     const engine = RunEngine.restore(graph, { runState, nodes }, this.#engineOptions());
@@ -240,6 +303,8 @@ export class Orchestrator {
   }
 
   #feed(run: ActiveRun, event: EngineEvent): void {
+    // a run handed over (or retired) takes no more events here
+    if (this.#runs.get(run.id) !== run) return;
     for (const command of run.engine.handle(event)) this.#carryOut(run, command);
     this.#scheduleFlush();
   }
@@ -300,14 +365,14 @@ export class Orchestrator {
   }
 
   #dispatch(run: ActiveRun, nodeId: number, attempt: number, reattach: boolean): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#runs.get(run.id) !== run) return;
     const node = resolveArgs(run.graph, run.graph.nodes[nodeId], run.outputs);
     const runner = this.#o.runners.get(node.engine);
     const controller = new AbortController();
     run.attempts.set(nodeId, controller);
     const finish = (outcome: AttemptOutcome) => {
       if (run.attempts.get(nodeId) === controller) run.attempts.delete(nodeId);
-      if (this.#stopped) return;
+      if (this.#stopped || this.#runs.get(run.id) !== run) return;
       // Only the current attempt of a still-running node may record outputs.
       if (run.engine.nodeState(nodeId) !== State.running || run.engine.attempts(nodeId) !== attempt)
         return;
