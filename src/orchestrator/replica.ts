@@ -203,11 +203,17 @@ export class Replica {
         }
       }),
       await channels.listen(COMMANDS, (payload) => {
-        const { run, action } = JSON.parse(payload) as { run: string; action: Action };
-        if (!orchestrator.drives(run)) return;
+        const { run, action, from } = JSON.parse(payload) as {
+          run: string;
+          action: Action;
+          from: string;
+        };
+        // The replica holding the lease acts (driving the run, or having just finished it);
+        // for the others `act` fails to claim the run and does nothing.
+        if (from === this.id) return;
         orchestrator
           .act(run, action)
-          .catch((err) => logger.warn({ err, run, action }, 'forwarded action failed'));
+          .catch((err) => logger.debug({ err, run, action }, 'forwarded action not taken here'));
       }),
     );
     // Events of the runs driven here go out to the other replicas, a tick's worth at a time.
