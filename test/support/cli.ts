@@ -27,28 +27,36 @@ export function baton(
   });
 }
 
-/** Starts `baton serve` on a free port; resolves with its URL once it logs that it is ready. */
-export function serve(
-  dataDir: string,
-  extra: string[] = [],
-): Promise<{ url: string; child: ChildProcess; log: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [BATON, 'serve', '--port', '0', '--data', dataDir, ...extra],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CI: '1' },
-    },
-  );
+export interface Service {
+  url: string;
+  child: ChildProcess;
+  log: () => string;
+}
+
+/** Starts `baton serve` on a free port, on `dataDir` (SQLite) unless `extra` has `--db`. */
+export function serve(dataDir: string, extra: string[] = []): Promise<Service> {
+  const store = extra.includes('--db') ? [] : ['--data', dataDir];
+  return spawnService(['serve', '--port', '0', ...store, ...extra]);
+}
+
+/**
+ * Starts a long-running `baton` command (serve, executor) and resolves with the URL it logs
+ * once ready (JSON log lines: CI=1 keeps them JSON).
+ */
+export function spawnService(args: string[]): Promise<Service> {
+  const child = spawn(process.execPath, [BATON, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: '1' },
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`baton serve did not start:\n${output}`)),
+      () => reject(new Error(`baton ${args[0]} did not start:\n${output}`)),
       20_000,
     );
     const onData = (chunk: Buffer) => {
       output += chunk;
-      const match = /"url":"(http[^"]+)"/.exec(output);
+      const match = /"url":"(https?:[^"]+)"/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve({ url: match[1], child, log: () => output });
@@ -58,7 +66,7 @@ export function serve(
     child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`baton serve exited with ${code}:\n${output}`));
+      reject(new Error(`baton ${args[0]} exited with ${code}:\n${output}`));
     });
   });
 }
