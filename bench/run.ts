@@ -7,6 +7,7 @@ import { benchEngine } from './engine.ts';
 import { benchExecutor } from './executor.ts';
 import { benchParse } from './parse.ts';
 import { benchService } from './service.ts';
+import { benchSubmit } from './submit.ts';
 
 const only = process.argv.slice(2);
 const suites: Record<string, () => Promise<Record<string, number>>> = {
@@ -14,6 +15,7 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   engine: benchEngine,
   service: benchService,
   executor: benchExecutor,
+  submit: benchSubmit,
 };
 
 const figures: Record<string, unknown> = {

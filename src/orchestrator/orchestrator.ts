@@ -22,7 +22,14 @@ import {
 import type { Graph } from '../graph/model.ts';
 import { parseDocument, toDocument } from '../graph/parse.ts';
 import { isFinal, State, stateName } from '../graph/states.ts';
-import type { NodeChange, RunChanges, RunRecord, Store } from '../store/store.ts';
+import type {
+  CreateResult,
+  NewRun,
+  NodeChange,
+  RunChanges,
+  RunRecord,
+  Store,
+} from '../store/store.ts';
 import { resolveArgs } from './attributes.ts';
 import type { EventBus, RunEvent } from './bus.ts';
 import type { AttemptOutcome, TaskRunner } from './runners.ts';
@@ -68,6 +75,13 @@ interface ActiveRun {
   /** abort handle of each node's current attempt */
   attempts: Map<number, AbortController>;
   timers: Set<ReturnType<typeof setTimeout>>;
+}
+
+interface Submission {
+  graph: Graph;
+  idempotencyKey?: string;
+  resolve: (result: { id: string; created: boolean }) => void;
+  reject: (err: unknown) => void;
 }
 
 interface Batch {
@@ -117,6 +131,7 @@ export class Orchestrator {
   readonly #runs = new Map<string, ActiveRun>();
   #batch = newBatch();
   #flushing: Promise<void> | null = null;
+  #submissions: Submission[] = [];
   #stopped = false;
 
   constructor(options: OrchestratorOptions) {
@@ -143,9 +158,22 @@ export class Orchestrator {
     return this.#runs.size;
   }
 
-  /** Stores the run durably, then starts it. `created` is false for a reused idempotency key. */
-  async submit(graph: Graph, idempotencyKey?: string): Promise<{ id: string; created: boolean }> {
-    const result = await this.#o.store.createRun({
+  /**
+   * Stores the run durably, then starts it; `created` is false for a reused idempotency key.
+   * Submissions that arrive in the same tick share one store transaction (group commit): under
+   * load that is one fsync for dozens of documents instead of one each.
+   */
+  submit(graph: Graph, idempotencyKey?: string): Promise<{ id: string; created: boolean }> {
+    return new Promise((resolve, reject) => {
+      if (this.#submissions.length === 0) setImmediate(() => this.#createSubmitted());
+      this.#submissions.push({ graph, idempotencyKey, resolve, reject });
+    });
+  }
+
+  async #createSubmitted(): Promise<void> {
+    const batch = this.#submissions;
+    this.#submissions = [];
+    const runs: NewRun[] = batch.map(({ graph, idempotencyKey }) => ({
       id: this.#o.newId(),
       name: graph.name,
       document: JSON.stringify(toDocument(graph)),
@@ -154,14 +182,22 @@ export class Orchestrator {
       idempotencyKey,
       owner: this.#o.replicaId,
       leaseMs: this.#o.leaseMs,
-    });
-    if (result.created && !this.#stopped) {
-      this.#feed(
-        this.#activate(result.id, graph, new RunEngine(graph, this.#engineOptions())),
-        start(),
-      );
+    }));
+    let results: CreateResult[];
+    try {
+      results = await this.#o.store.createRuns(runs);
+    } catch (err) {
+      for (const submission of batch) submission.reject(err);
+      return;
     }
-    return result;
+    batch.forEach(({ graph, resolve }, i) => {
+      const result = results[i];
+      if (result.created && !this.#stopped) {
+        const engine = new RunEngine(graph, this.#engineOptions());
+        this.#feed(this.#activate(result.id, graph, engine), start());
+      }
+      resolve(result);
+    });
   }
 
   get replicaId(): string {

@@ -18,7 +18,7 @@ import { claimRun, claimRuns, releaseRuns, renewLeases } from './postgres/leases
 import { migrate, readMigrations } from './postgres/migrate.ts';
 import { getNodes } from './postgres/nodes.ts';
 import { createListener, notify, wireChannel } from './postgres/notify.ts';
-import { createRun, getRun, listRuns, unfinishedRuns } from './postgres/runs.ts';
+import { createRun, createRuns, getRun, listRuns, unfinishedRuns } from './postgres/runs.ts';
 import { type Channels, InvalidCursorError, type Store } from './store.ts';
 
 export interface PostgresOptions {
@@ -67,6 +67,7 @@ export async function openPostgresStore(
 
   return {
     createRun: (run) => use(`createRun ${run.id}`, (db) => createRun(db, run)),
+    createRuns: (runs) => use(`createRuns (${runs.length})`, (db) => createRuns(db, runs)),
     getRun: (id) => use(`getRun ${id}`, (db) => getRun(db, id)),
     getNodes: (id) => use(`getNodes ${id}`, (db) => getNodes(db, id)),
     listRuns: (query) => use('listRuns', (db) => listRuns(db, query)),

@@ -15,8 +15,8 @@ import { apply } from './sqlite/apply.ts';
 import { type Conn, openConn } from './sqlite/conn.ts';
 import { migrate, readMigrations } from './sqlite/migrate.ts';
 import { getNodes } from './sqlite/nodes.ts';
-import { createRun, getRun, listRuns, unfinishedRunIds, unfinishedRuns } from './sqlite/runs.ts';
-import { InvalidCursorError, type Store } from './store.ts';
+import { createRuns, getRun, listRuns, unfinishedRunIds, unfinishedRuns } from './sqlite/runs.ts';
+import { InvalidCursorError, type NewRun, type Store } from './store.ts';
 
 /**
  * Opens (creating the file and its directory if needed) and migrates the database at `path`.
@@ -48,12 +48,17 @@ function sqliteStore(conn: Conn): Store {
     unfinishedIds: () => use('unfinishedRunIds', (conn) => unfinishedRunIds(conn)),
     record: (id) => use(`getRun ${id}`, (conn) => getRun(conn, id)),
   });
+  function create(runs: NewRun[]) {
+    const results = use(`createRuns (${runs.length})`, (conn) => createRuns(conn, runs));
+    runs.forEach((run, i) => {
+      if (results[i].created && run.owner && run.leaseMs)
+        leases.hold(run.id, run.owner, run.leaseMs);
+    });
+    return results;
+  }
   return {
-    async createRun(run) {
-      const result = use(`createRun ${run.id}`, (conn) => createRun(conn, run));
-      if (result.created && run.owner && run.leaseMs) leases.hold(run.id, run.owner, run.leaseMs);
-      return result;
-    },
+    createRun: async (run) => (await create([run]))[0],
+    createRuns: async (runs) => create(runs),
     claimRuns: (owner, leaseMs, limit) => leases.claimRuns(owner, leaseMs, limit),
     claimRun: (owner, id, leaseMs) => leases.claimRun(owner, id, leaseMs),
     renewLeases: (owner, ids, leaseMs) => leases.renewLeases(owner, ids, leaseMs),

@@ -142,6 +142,8 @@ export interface Store extends Leases {
    * With an idempotency key already used, stores nothing and returns the existing id.
    */
   createRun(run: NewRun): Promise<CreateResult>;
+  /** Like createRun for many runs in one transaction (one commit); results in order. */
+  createRuns(runs: NewRun[]): Promise<CreateResult[]>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** All nodes of a run, ordered by node id; empty when the run does not exist. */
   getNodes(id: string): Promise<NodeRecord[]>;

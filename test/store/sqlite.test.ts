@@ -8,7 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { State } from '../../src/graph/states.ts';
-import { BUSY_TIMEOUT_MS, connOf, openConn } from '../../src/store/sqlite/conn.ts';
+import { BUSY_TIMEOUT_MS, connOf, durably, openConn } from '../../src/store/sqlite/conn.ts';
 import {
   dumpSchema,
   MIGRATIONS_DIR,
@@ -70,12 +70,17 @@ describe('sqlite store', () => {
     db.close();
   });
 
-  test('the connection is WAL, synchronous=FULL, with a busy timeout and foreign keys', () => {
+  test('the connection is WAL, synchronous NORMAL (FULL when durably), busy timeout, foreign keys', () => {
     const conn = openConn(join(freshDir(), 'baton.db'));
     const pragma = (name: string) =>
       Object.values(conn.db.prepare(`PRAGMA ${name}`).get() ?? {})[0];
     assert.equal(pragma('journal_mode'), 'wal');
-    assert.equal(pragma('synchronous'), 2);
+    assert.equal(pragma('synchronous'), 1);
+    assert.equal(
+      durably(conn, () => pragma('synchronous')),
+      2,
+    );
+    assert.equal(pragma('synchronous'), 1, 'back to NORMAL');
     assert.equal(pragma('busy_timeout'), BUSY_TIMEOUT_MS);
     assert.equal(pragma('foreign_keys'), 1);
     conn.db.close();

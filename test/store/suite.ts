@@ -434,6 +434,24 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
     );
   });
 
+  describe(`${name} store: group commit`, () => {
+    test(
+      'createRuns stores a batch in order; a key repeated in the batch maps to its first run',
+      withStore(async (store) => {
+        const first = makeRun({ idempotencyKey: 'same' });
+        const other = makeRun();
+        const again = makeRun({ idempotencyKey: 'same' });
+        assert.deepEqual(await store.createRuns([first, other, again]), [
+          { created: true, id: first.id },
+          { created: true, id: other.id },
+          { created: false, id: first.id },
+        ]);
+        assert.equal((await store.getNodes(other.id)).length, other.nodeCount);
+        assert.equal(await store.getRun(again.id), undefined);
+      }),
+    );
+  });
+
   describe(`${name} store: leases`, () => {
     test(
       'claims unfinished unheld runs once, renews, releases, and claims a given run',

@@ -1,7 +1,7 @@
 /** Runs: create (with all their nodes), read, list, and find the unfinished ones. */
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type { CreateResult, ListQuery, NewRun, RunPage, RunRecord, RunSummary } from '../store.ts';
-import type { WithClient } from './db.ts';
+import { type Client, transaction, type WithClient } from './db.ts';
 
 /**
  * The run and its nodes, all initial (the column defaults), in one statement, so one round
@@ -31,31 +31,44 @@ const CREATE_RUN = `WITH run AS (
  * run's id is read afterwards, in a new snapshot that sees that commit. A used id rejects.
  */
 export async function createRun(withClient: WithClient, run: NewRun): Promise<CreateResult> {
+  return withClient((client) => insertRun(client, run));
+}
+
+/** Many runs in one transaction, so a batch of submissions waits for one commit. */
+export async function createRuns(withClient: WithClient, runs: NewRun[]): Promise<CreateResult[]> {
+  return withClient((client) =>
+    transaction(client, async () => {
+      const results: CreateResult[] = [];
+      for (const run of runs) results.push(await insertRun(client, run));
+      return results;
+    }),
+  );
+}
+
+async function insertRun(client: Client, run: NewRun): Promise<CreateResult> {
   const key = run.idempotencyKey ?? null;
-  return withClient(async (client) => {
-    const inserted = await client.query<{ id: string }>({
-      name: 'baton_create_run',
-      text: CREATE_RUN,
-      values: [
-        run.id,
-        run.name,
-        run.document,
-        run.nodeCount,
-        run.createdAt,
-        key,
-        run.owner ?? null,
-        run.leaseMs ?? null,
-      ],
-    });
-    if (inserted.rows.length === 1) return { created: true, id: run.id };
-    const existing = await client.query<{ id: string }>({
-      name: 'baton_run_by_key',
-      text: 'SELECT id FROM runs WHERE idempotency_key = $1::text',
-      values: [key],
-    });
-    if (existing.rows.length !== 1) throw new Error(`no run with idempotency key ${key}`);
-    return { created: false, id: existing.rows[0].id };
+  const inserted = await client.query<{ id: string }>({
+    name: 'baton_create_run',
+    text: CREATE_RUN,
+    values: [
+      run.id,
+      run.name,
+      run.document,
+      run.nodeCount,
+      run.createdAt,
+      key,
+      run.owner ?? null,
+      run.leaseMs ?? null,
+    ],
   });
+  if (inserted.rows.length === 1) return { created: true, id: run.id };
+  const existing = await client.query<{ id: string }>({
+    name: 'baton_run_by_key',
+    text: 'SELECT id FROM runs WHERE idempotency_key = $1::text',
+    values: [key],
+  });
+  if (existing.rows.length !== 1) throw new Error(`no run with idempotency key ${key}`);
+  return { created: false, id: existing.rows[0].id };
 }
 
 const SUMMARY = 'seq, id, name, state, node_count, created_at, started_at, stopped_at, error';

@@ -2,7 +2,7 @@
 import type { SQLOutputValue } from 'node:sqlite';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type { CreateResult, ListQuery, NewRun, RunPage, RunRecord, RunSummary } from '../store.ts';
-import { type Conn, transaction } from './conn.ts';
+import { type Conn, durably, transaction } from './conn.ts';
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -23,26 +23,29 @@ const INSERT_NODES = `WITH RECURSIVE k (node) AS (
   INSERT INTO nodes (run_id, node) SELECT ?1, node FROM k`;
 
 /**
- * Stores a run and its nodes in one transaction. A used idempotency key makes the insert a
- * no-op (ON CONFLICT DO NOTHING), and the existing run's id is returned instead.
+ * Stores runs and their nodes in one transaction, fsynced (see `durably`): a batch of
+ * submissions pays one commit. A used idempotency key makes the insert a no-op (ON CONFLICT
+ * DO NOTHING), and the existing run's id is returned instead.
  */
-export function createRun(conn: Conn, run: NewRun): CreateResult {
-  return transaction(conn, () => {
-    const key = run.idempotencyKey ?? null;
-    const { changes } = conn
-      .stmt(
-        `INSERT INTO runs (id, name, document, node_count, created_at, idempotency_key)
-         VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (idempotency_key) DO NOTHING`,
-      )
-      .run(run.id, run.name, run.document, run.nodeCount, run.createdAt, key);
-    if (changes === 0) {
-      const existing = conn.stmt('SELECT id FROM runs WHERE idempotency_key = ?').get(key);
-      return { created: false, id: existing?.id as string };
-    }
-    if (run.nodeCount > 0) conn.stmt(INSERT_NODES).run(run.id, run.nodeCount);
-    return { created: true, id: run.id };
-  });
+export function createRuns(conn: Conn, runs: NewRun[]): CreateResult[] {
+  return durably(conn, () => transaction(conn, () => runs.map((run) => insertRun(conn, run))));
+}
+
+function insertRun(conn: Conn, run: NewRun): CreateResult {
+  const key = run.idempotencyKey ?? null;
+  const { changes } = conn
+    .stmt(
+      `INSERT INTO runs (id, name, document, node_count, created_at, idempotency_key)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+    )
+    .run(run.id, run.name, run.document, run.nodeCount, run.createdAt, key);
+  if (changes === 0) {
+    const existing = conn.stmt('SELECT id FROM runs WHERE idempotency_key = ?').get(key);
+    return { created: false, id: existing?.id as string };
+  }
+  if (run.nodeCount > 0) conn.stmt(INSERT_NODES).run(run.id, run.nodeCount);
+  return { created: true, id: run.id };
 }
 
 const SUMMARY = 'seq, id, name, state, node_count, created_at, started_at, stopped_at, error';
