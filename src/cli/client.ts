@@ -4,6 +4,53 @@
  */
 import type { RunEvent } from '../orchestrator/bus.ts';
 
+/** A run as `GET /v1/tasks` lists it. */
+export interface RunSummary {
+  id: string;
+  name: string;
+  state: string;
+  state_code: number;
+  nodes: number;
+  created_date: string | null;
+  start_date: string | null;
+  stop_date: string | null;
+  error: string | null;
+}
+
+export interface RunPage {
+  tasks: RunSummary[];
+  next_cursor?: string;
+}
+
+/** A node of a run as `GET /v1/tasks/{id}` answers it. */
+export interface LiveNode {
+  id: number;
+  name: string;
+  target: string;
+  engine: string;
+  artifact: string;
+  args: string[];
+  output: Record<string, string>;
+  state: number;
+  attempts: number;
+  start_date: string | null;
+  stop_date: string | null;
+  error: string | null;
+}
+
+/** `GET /v1/tasks/{id}`: the document with live states (other document fields pass through). */
+export interface RunDetail {
+  id: string;
+  name: string;
+  state: number;
+  created_date: string | null;
+  start_date: string | null;
+  stop_date: string | null;
+  error: string | null;
+  nodes: LiveNode[];
+  [field: string]: unknown;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   readonly path?: string;
@@ -40,32 +87,55 @@ export class BatonClient {
     return this.#request('GET', path) as Promise<T>;
   }
 
+  list(query: { limit?: number; cursor?: string; state?: string } = {}): Promise<RunPage> {
+    const params = new URLSearchParams();
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.cursor !== undefined) params.set('cursor', query.cursor);
+    if (query.state !== undefined) params.set('state', query.state);
+    const qs = params.size > 0 ? `?${params}` : '';
+    return this.#request('GET', `/v1/tasks${qs}`) as Promise<RunPage>;
+  }
+
+  run(id: string): Promise<RunDetail> {
+    return this.#request('GET', taskPath(id)) as Promise<RunDetail>;
+  }
+
+  cancel(id: string): Promise<RunDetail> {
+    return this.#request('DELETE', taskPath(id)) as Promise<RunDetail>;
+  }
+
+  retry(id: string): Promise<RunDetail> {
+    return this.#request('POST', `${taskPath(id)}/retry`) as Promise<RunDetail>;
+  }
+
+  /** The captured stdout/stderr of a node, as text. */
+  async log(id: string, node: number): Promise<string> {
+    const res = await this.#fetch('GET', `${taskPath(id)}/nodes/${node}/log`);
+    if (!res.ok) throw await toApiError(res);
+    return res.text();
+  }
+
   /** Calls `onEvent` for the snapshot and each change; resolves when the run has finished. */
   async follow(
     id: string,
     onEvent: (type: 'snapshot' | 'state', data: Snapshot | RunEvent) => void,
     signal?: AbortSignal,
   ): Promise<void> {
-    const res = await fetch(`${this.server}/v1/tasks/${encodeURIComponent(id)}/events`, {
-      headers: this.#headers({ accept: 'text/event-stream' }),
-      signal,
-    });
+    let res: Response;
+    try {
+      res = await fetch(`${this.server}${taskPath(id)}/events`, {
+        headers: this.#headers({ accept: 'text/event-stream' }),
+        signal,
+      });
+    } catch (err) {
+      throw unreachable(this.server, err);
+    }
     if (!res.ok || !res.body) throw await toApiError(res);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of res.body) {
-      buffer += decoder.decode(chunk, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let type = '';
-        let data = '';
-        for (const line of frame.split('\n')) {
-          if (line.startsWith('event: ')) type = line.slice(7);
-          else if (line.startsWith('data: ')) data += line.slice(6);
-        }
-        if (type === 'snapshot' || type === 'state') onEvent(type, JSON.parse(data));
-      }
+    try {
+      await readEvents(res.body, onEvent);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ApiError(0, `lost the event stream from ${this.server} (${causeOf(err)})`);
     }
   }
 
@@ -79,16 +149,40 @@ export class BatonClient {
     body?: string,
     headers: Record<string, string> = {},
   ) {
-    let res: Response;
-    try {
-      res = await fetch(`${this.server}${path}`, { method, body, headers: this.#headers(headers) });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new ApiError(0, `cannot reach the Baton server at ${this.server} (${cause})`);
-    }
+    const res = await this.#fetch(method, path, body, headers);
     if (!res.ok) throw await toApiError(res);
     return res.json();
   }
+
+  async #fetch(
+    method: string,
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    try {
+      return await fetch(`${this.server}${path}`, {
+        method,
+        body,
+        headers: this.#headers(headers),
+      });
+    } catch (err) {
+      throw unreachable(this.server, err);
+    }
+  }
+}
+
+const taskPath = (id: string) => `/v1/tasks/${encodeURIComponent(id)}`;
+
+/** status 0: no HTTP answer at all (refused, DNS, TLS, reset). */
+function unreachable(server: string, err: unknown): ApiError {
+  return new ApiError(0, `cannot reach the Baton server at ${server} (${causeOf(err)})`);
+}
+
+/** `ECONNREFUSED`, `ENOTFOUND`, `bad port`: fetch hides the reason in `cause`. */
+function causeOf(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code || cause?.message || (err as Error).message;
 }
 
 async function toApiError(res: Response): Promise<ApiError> {
@@ -98,5 +192,28 @@ async function toApiError(res: Response): Promise<ApiError> {
     return new ApiError(res.status, body.message ?? text, body.path);
   } catch {
     return new ApiError(res.status, `HTTP ${res.status}: ${text.slice(0, 200)}`);
+  }
+}
+
+/** Splits a text/event-stream body into frames and hands over `snapshot` and `state` events. */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (type: 'snapshot' | 'state', data: Snapshot | RunEvent) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let type = '';
+      let data = '';
+      for (const line of frame.split('\n')) {
+        if (line.startsWith('event: ')) type = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      if (type === 'snapshot' || type === 'state') onEvent(type, JSON.parse(data));
+    }
   }
 }

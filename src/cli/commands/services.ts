@@ -1,0 +1,282 @@
+/**
+ * Commands that start long-running services or set them up: `serve`, `executor`, `demo`,
+ * `certs`. Each value comes from its flag, else the configuration (BATON_* variables over the
+ * `--config` file, see config.ts), else the default shown in `--help`. The services are
+ * imported when their command runs, so the client commands start without loading Fastify,
+ * the stores and the drivers.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { Logger } from 'pino';
+import type { TlsMaterial } from '../../executor/server.ts';
+import { type Config, ConfigError, normalizeExecutorUrl } from '../config.ts';
+import { UsageError } from '../documents.ts';
+import type { ExecutorConfig, ServerOptions } from '../server.ts';
+import { type ConfigFlags, config, examples, port, positive, withConfig } from './common.ts';
+
+function executorFlag(value: string): ExecutorConfig {
+  const eq = value.indexOf('=');
+  if (eq <= 0) {
+    throw new InvalidArgumentError(
+      `expected NAME=URL, e.g. default=https://localhost:8585, got "${value}"`,
+    );
+  }
+  return { name: value.slice(0, eq), url: normalizeExecutorUrl(value.slice(eq + 1)) };
+}
+
+function onSignals(logger: Logger, message: string, close: () => Promise<void>): void {
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, message);
+    close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+interface ServeFlags extends ConfigFlags {
+  host?: string;
+  port?: number;
+  data?: string;
+  db?: string;
+  executor?: ExecutorConfig[];
+  tls?: string;
+}
+
+/** ServerOptions from flags over configuration; exported for tests. */
+export function serveOptions(flags: ServeFlags, cfg: Config): Omit<ServerOptions, 'logger'> {
+  if (flags.data !== undefined && flags.db !== undefined) {
+    throw new UsageError(
+      'serve: pass --data DIR (SQLite) or --db postgres://... (PostgreSQL), not both',
+    );
+  }
+  if (cfg.scheme === 'https') {
+    throw new ConfigError(
+      `${cfg.file}: http.scheme: expected "http", got string "https": baton serve answers ` +
+        'plain HTTP (put a TLS proxy in front); TLS to executors comes from `tls`',
+    );
+  }
+  // A --data flag asks for SQLite even when the configuration names a database.
+  const db = flags.db ?? (flags.data === undefined ? cfg.db : undefined);
+  return {
+    host: flags.host ?? cfg.host ?? '127.0.0.1',
+    port: flags.port ?? cfg.port ?? 8080,
+    dataDir: flags.data ?? cfg.data ?? 'data',
+    ...(db === undefined ? {} : { db }),
+    executors: flags.executor ?? cfg.executors ?? [],
+    tlsDir: flags.tls ?? cfg.tls,
+  };
+}
+
+interface ExecutorFlags extends ConfigFlags {
+  host?: string;
+  port?: number;
+  name: string;
+  data?: string;
+  artifacts?: string;
+  sshConfig?: string;
+  concurrency?: number;
+  tls?: string;
+  plainHttp?: boolean;
+}
+
+async function executorTls(flags: ExecutorFlags, cfg: Config): Promise<TlsMaterial | null> {
+  // --plain-http and --tls decide; then the file's scheme (gorchestrator's executor files say
+  // https or http); then a tls directory alone means TLS.
+  const plain = flags.plainHttp ?? (flags.tls === undefined && cfg.scheme === 'http');
+  if (plain) return null;
+  const dir = flags.tls ?? cfg.tls;
+  if (dir === undefined) {
+    throw new UsageError(
+      'executor: pass --tls DIR (mutual TLS, see `baton certs`) or --plain-http ' +
+        '(in a configuration file: `tls: DIR`, or `http.scheme: http`)',
+    );
+  }
+  const { loadTls } = await import('../certs.ts');
+  const tls = loadTls(dir, 'executor');
+  const read = (file: string, field: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(
+        `${cfg.file}: ${field}: cannot read ${file} (${(err as Error).message})`,
+      );
+    }
+  };
+  return {
+    ca: tls.ca,
+    cert: cfg.certificate ? read(cfg.certificate, 'http.certificate') : tls.cert,
+    key: cfg.key ? read(cfg.key, 'http.key') : tls.key,
+  };
+}
+
+export function registerServiceCommands(cli: Command): void {
+  examples(
+    withConfig(
+      cli
+        .command('serve')
+        .description('run the orchestrator: REST API, run loop and UI')
+        .option('--host <host>', 'address to listen on (env BATON_HOST; default 127.0.0.1)')
+        .option(
+          '--port <port>',
+          'port to listen on, 0 for any (env BATON_PORT; default 8080)',
+          port,
+        )
+        .option(
+          '--data <dir>',
+          'directory of the embedded SQLite store (env BATON_DATA; default data)',
+        )
+        .option('--db <url>', 'PostgreSQL store instead, postgres://user@host/db (env BATON_DB)')
+        .option(
+          '--executor <name=url>',
+          'an executor service (repeatable); the first is the default (env BATON_EXECUTORS)',
+          (value: string, previous: ExecutorConfig[] = []) => [...previous, executorFlag(value)],
+        )
+        .option(
+          '--tls <dir>',
+          'certificates from `baton certs` for mutual TLS with executors (env BATON_TLS)',
+        ),
+    ),
+    'baton serve --port 8080 --data /var/lib/baton',
+    'baton serve --db postgres://baton@db.example/baton',
+    'baton serve --executor default=https://localhost:8585 --tls ./certs',
+    'baton serve --config orchestrator.yaml',
+  ).action(async (flags: ServeFlags) => {
+    const cfg = config(flags);
+    const options = serveOptions(flags, cfg);
+    const [{ startServer }, { createLogger }] = await Promise.all([
+      import('../server.ts'),
+      import('../logger.ts'),
+    ]);
+    const logger = createLogger({ level: cfg.logLevel ?? 'info' });
+    const server = await startServer({
+      ...options,
+      logger,
+      // SIGTERM: stop claiming, give running runs this long, then hand the rest over
+      drainMs: Number(process.env.BATON_DRAIN_MS ?? 10_000),
+      // The store is intact (nothing half-written); a supervisor restarts us and runs resume.
+      onFatal: () => process.exit(70),
+    });
+    logger.info(
+      {
+        url: server.url,
+        resumed: server.resumed,
+        ...(options.db ? { db: redact(options.db) } : { data: options.dataDir }),
+      },
+      'baton orchestrator ready',
+    );
+    onSignals(logger, 'shutting down; unfinished runs resume at the next start', server.close);
+  });
+
+  examples(
+    withConfig(
+      cli
+        .command('executor')
+        .description('run an executor service: runs shell, ssh, toscassh, ansible and http tasks')
+        .option('--host <host>', 'address to listen on (env BATON_HOST; default 127.0.0.1)')
+        .option('--port <port>', 'port to listen on (env BATON_PORT; default 8585)', port)
+        .option('--name <name>', 'the name orchestrators route targets to', 'default')
+        .option(
+          '--data <dir>',
+          'directory of the task records (env BATON_DATA; default executor-data)',
+        )
+        .option(
+          '--artifacts <dir>',
+          'scripts and playbooks resolve inside this directory only (default artifacts)',
+        )
+        .option('--ssh-config <file>', 'OpenSSH-style config of the hosts ssh targets name')
+        .option('--concurrency <n>', 'tasks running at once (more wait in a queue)', positive)
+        .option(
+          '--tls <dir>',
+          'certificates from `baton certs`: require client certificates (env BATON_TLS)',
+        )
+        .option('--plain-http', 'serve plain HTTP without TLS (only on a trusted network)'),
+    ),
+    'baton certs --out ./certs',
+    'baton executor --tls ./certs --artifacts examples/artifacts',
+    'baton executor --config executor.json   # gorchestrator-shaped: http.bind_port, ...',
+  ).action(async (flags: ExecutorFlags) => {
+    const cfg = config(flags);
+    const tls = await executorTls(flags, cfg);
+    const [{ startExecutor }, { createLogger }] = await Promise.all([
+      import('../../executor/server.ts'),
+      import('../logger.ts'),
+    ]);
+    const logger = createLogger({ level: cfg.logLevel ?? 'info' });
+    const executor = await startExecutor({
+      host: flags.host ?? cfg.host ?? '127.0.0.1',
+      port: flags.port ?? cfg.port ?? 8585,
+      name: flags.name,
+      dataDir: flags.data ?? cfg.data ?? 'executor-data',
+      artifactRoot: flags.artifacts ?? cfg.artifacts ?? 'artifacts',
+      sshConfig: flags.sshConfig ?? cfg.sshConfig,
+      concurrency: flags.concurrency,
+      tls,
+      logger,
+    });
+    logger.info({ url: executor.url, name: flags.name }, 'baton executor ready');
+    onSignals(logger, 'executor shutting down', executor.close);
+  });
+
+  examples(
+    withConfig(
+      cli
+        .command('certs')
+        .description(
+          'write a demo CA and certificates for mutual TLS between orchestrator and executors',
+        )
+        .option(
+          '--out <dir>',
+          'directory for ca.pem, orchestrator(-key).pem, executor(-key).pem (default: config `tls`)',
+        )
+        .option(
+          '--hosts <list>',
+          'host names and IPs the certificates are valid for',
+          'localhost,127.0.0.1',
+        ),
+    ),
+    'baton certs --out ./certs',
+    'baton certs --out ./certs --hosts localhost,127.0.0.1,executor.internal',
+  ).action(async (flags: ConfigFlags & { out?: string; hosts: string }) => {
+    const out = flags.out ?? config(flags).tls;
+    if (out === undefined) throw new UsageError('certs: pass --out DIR (or set `tls` in --config)');
+    const hosts = flags.hosts
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
+    const { writeCerts } = await import('../certs.ts');
+    await writeCerts(out, hosts);
+    process.stdout.write(
+      `wrote ca.pem, orchestrator.pem, orchestrator-key.pem, executor.pem, executor-key.pem to ${out}\n`,
+    );
+  });
+
+  examples(
+    withConfig(
+      cli
+        .command('demo')
+        .description(
+          'start an orchestrator and an executor, run the bundled examples live, then keep serving the UI',
+        )
+        .option('--port <port>', 'port to listen on (env BATON_PORT; default 8080)', port)
+        .option('--data <dir>', 'directory for the demo store and certificates', '.baton/demo'),
+    ),
+    'baton demo',
+    'baton demo --port 9090   # then open http://127.0.0.1:9090/',
+  ).action(async (flags: ConfigFlags & { port?: number; data: string }) => {
+    // Only the port comes from the configuration: the demo keeps its own store apart.
+    const { demoCommand } = await import('../demo.ts');
+    await demoCommand({ port: flags.port ?? config(flags).port ?? 8080, data: flags.data });
+  });
+}
+
+/** A database URL without its password, for logs. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://...';
+  }
+}
