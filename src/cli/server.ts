@@ -37,6 +37,8 @@ export interface ServerOptions {
   leaseMs?: number;
   /** on close, how long running runs may take to finish before they are handed over */
   drainMs?: number;
+  /** delete finished runs that stopped longer ago than this (ms); default: keep everything */
+  retentionMs?: number;
   logger: Logger | false;
   bodyLimit?: number;
   limits?: Partial<Limits>;
@@ -137,7 +139,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onFatal: options.onFatal,
     readLog: (executor, taskId) => remote.log!(executor, taskId),
   });
-  const replica = new Replica({ orchestrator, store, bus, logger });
+  const replica = new Replica({
+    orchestrator,
+    store,
+    bus,
+    logger,
+    retentionMs: options.retentionMs,
+  });
   const app = await buildApp({
     orchestrator,
     control: replica,

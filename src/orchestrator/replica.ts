@@ -31,6 +31,10 @@ export interface ReplicaOptions {
   claimBatch?: number;
   /** how long a forwarded cancel or retry may take to show in the run's state */
   forwardTimeoutMs?: number;
+  /** delete finished runs that stopped longer ago than this; 0 keeps everything */
+  retentionMs?: number;
+  /** how often retention runs */
+  retentionEveryMs?: number;
 }
 
 const EVENTS = 'events';
@@ -45,6 +49,7 @@ export class Replica {
   readonly #relayed = new WeakSet<RunEvent>();
   #outbox: RunEvent[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
+  #retention: ReturnType<typeof setInterval> | undefined;
   #beating: Promise<void> | null = null;
   #draining = false;
   #unlisten: Array<() => Promise<void>> = [];
@@ -58,6 +63,8 @@ export class Replica {
       heartbeatMs: Math.max(50, Math.floor(lease / 5)),
       claimBatch: 100,
       forwardTimeoutMs: 10_000,
+      retentionMs: 0,
+      retentionEveryMs: 60_000,
     });
   }
 
@@ -77,6 +84,11 @@ export class Replica {
     }
     this.#timer = setInterval(() => this.#heartbeat(), this.#o.heartbeatMs);
     this.#timer.unref();
+    if (this.#o.retentionMs > 0) {
+      this.#retention = setInterval(() => this.#applyRetention(), this.#o.retentionEveryMs);
+      this.#retention.unref();
+      await this.#applyRetention();
+    }
     return resumed;
   }
 
@@ -112,6 +124,7 @@ export class Replica {
   async stop(): Promise<void> {
     this.#draining = true;
     clearInterval(this.#timer);
+    clearInterval(this.#retention);
     await this.#beating;
     this.#unsubscribe?.();
     await Promise.all(this.#unlisten.map((stop) => stop()));
@@ -146,6 +159,24 @@ export class Replica {
     });
     await channels.notify(COMMANDS, JSON.stringify({ run: id, action, from: this.id }));
     await done;
+  }
+
+  /**
+   * Deletes finished runs older than the retention, a batch at a time. Several replicas may
+   * do it at once: deleting is idempotent, and a batch bounds each transaction.
+   */
+  async #applyRetention(): Promise<void> {
+    const before = Date.now() - this.#o.retentionMs;
+    try {
+      let deleted = 0;
+      for (let batch = 1000; batch === 1000; ) {
+        batch = await this.#o.store.deleteFinishedBefore(before, 1000);
+        deleted += batch;
+      }
+      if (deleted > 0) this.#o.logger.info({ deleted, before }, 'retention: deleted old runs');
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'retention failed; trying again later');
+    }
   }
 
   #heartbeat(): void {

@@ -18,7 +18,14 @@ import { claimRun, claimRuns, releaseRuns, renewLeases } from './postgres/leases
 import { migrate, readMigrations } from './postgres/migrate.ts';
 import { getNodes } from './postgres/nodes.ts';
 import { createListener, notify, wireChannel } from './postgres/notify.ts';
-import { createRun, createRuns, getRun, listRuns, unfinishedRuns } from './postgres/runs.ts';
+import {
+  createRun,
+  createRuns,
+  deleteFinishedBefore,
+  getRun,
+  listRuns,
+  unfinishedRuns,
+} from './postgres/runs.ts';
 import { type Channels, InvalidCursorError, type Store } from './store.ts';
 
 export interface PostgresOptions {
@@ -73,6 +80,8 @@ export async function openPostgresStore(
     listRuns: (query) => use('listRuns', (db) => listRuns(db, query)),
     apply: (changes) => use(`apply (${changes.length} runs)`, (db) => apply(db, changes)),
     unfinishedRuns: () => use('unfinishedRuns', (db) => unfinishedRuns(db)),
+    deleteFinishedBefore: (before, limit) =>
+      use('deleteFinishedBefore', (db) => deleteFinishedBefore(db, before, limit)),
     claimRuns: (owner, leaseMs, limit) =>
       use(`claimRuns ${owner}`, (db) => claimRuns(db, owner, leaseMs, limit)),
     renewLeases: (owner, ids, leaseMs) =>

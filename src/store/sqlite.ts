@@ -15,7 +15,14 @@ import { apply } from './sqlite/apply.ts';
 import { type Conn, openConn } from './sqlite/conn.ts';
 import { migrate, readMigrations } from './sqlite/migrate.ts';
 import { getNodes } from './sqlite/nodes.ts';
-import { createRuns, getRun, listRuns, unfinishedRunIds, unfinishedRuns } from './sqlite/runs.ts';
+import {
+  createRuns,
+  deleteFinishedBefore,
+  getRun,
+  listRuns,
+  unfinishedRunIds,
+  unfinishedRuns,
+} from './sqlite/runs.ts';
 import { InvalidCursorError, type NewRun, type Store } from './store.ts';
 
 /**
@@ -74,6 +81,9 @@ function sqliteStore(conn: Conn): Store {
     },
     async apply(changes) {
       use(`apply (${changes.length} runs)`, (conn) => apply(conn, changes));
+    },
+    async deleteFinishedBefore(before, limit) {
+      return use('deleteFinishedBefore', (conn) => deleteFinishedBefore(conn, before, limit));
     },
     async unfinishedRuns() {
       return use('unfinishedRuns', (conn) => unfinishedRuns(conn));

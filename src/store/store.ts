@@ -159,6 +159,11 @@ export interface Store extends Leases {
    * code, a negative attempt count, a non-integer time).
    */
   apply(changes: RunChanges[]): Promise<void>;
+  /**
+   * Retention: deletes up to `limit` finished runs (and their nodes) that stopped before
+   * `before` (epoch ms), oldest first; returns how many. Nothing else ever deletes data.
+   */
+  deleteFinishedBefore(before: number, limit: number): Promise<number>;
   /** Runs that are not finished (initial or running), oldest first: to resume after a restart. */
   unfinishedRuns(): Promise<RunRecord[]>;
   /**

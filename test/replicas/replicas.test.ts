@@ -103,3 +103,22 @@ describe('two replicas on PostgreSQL', () => {
     await c.close();
   });
 });
+
+describe('retention', () => {
+  it('deletes finished runs older than the retention at start and keeps the others', async (t) => {
+    const dir = tempDir();
+    t.after(() => dir.remove());
+    const first = await startTestServer({ dataDir: dir.path });
+    const { body } = await post(first.url, doc([['x', 'nil']]));
+    await waitForRun(first.url, body.id);
+    await first.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const kept = await startTestServer({ dataDir: dir.path, retentionMs: 60_000 });
+    assert.equal((await getRun(kept.url, body.id)).state, State.success, 'younger than 60 s: kept');
+    await kept.close();
+    const pruned = await startTestServer({ dataDir: dir.path, retentionMs: 10 });
+    const res = await fetch(`${pruned.url}/v1/tasks/${body.id}`);
+    assert.equal(res.status, 404, 'older than 10 ms: deleted');
+    await pruned.close();
+  });
+});

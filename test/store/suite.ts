@@ -434,6 +434,28 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
     );
   });
 
+  describe(`${name} store: retention`, () => {
+    test(
+      'deletes finished runs stopped before the cutoff, with their nodes, and nothing else',
+      withStore(async (store) => {
+        const old = await create(store);
+        const recent = await create(store);
+        const running = await create(store);
+        await store.apply([
+          { runId: old.id, run: { state: State.success, stoppedAt: 1000 }, nodes: [] },
+          { runId: recent.id, run: { state: State.failure, stoppedAt: 5000 }, nodes: [] },
+          { runId: running.id, run: { state: State.running, startedAt: 500 }, nodes: [] },
+        ]);
+        assert.equal(await store.deleteFinishedBefore(2000, 100), 1);
+        assert.equal(await store.getRun(old.id), undefined);
+        assert.deepEqual(await store.getNodes(old.id), []);
+        assert.ok(await store.getRun(recent.id));
+        assert.ok(await store.getRun(running.id));
+        assert.equal(await store.deleteFinishedBefore(2000, 100), 0);
+      }),
+    );
+  });
+
   describe(`${name} store: group commit`, () => {
     test(
       'createRuns stores a batch in order; a key repeated in the batch maps to its first run',

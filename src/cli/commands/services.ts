@@ -154,6 +154,7 @@ export function registerServiceCommands(cli: Command): void {
       logger,
       // SIGTERM: stop claiming, give running runs this long, then hand the rest over
       drainMs: Number(process.env.BATON_DRAIN_MS ?? 10_000),
+      retentionMs: durationMs('BATON_RETENTION', process.env.BATON_RETENTION),
       // The store is intact (nothing half-written); a supervisor restarts us and runs resume.
       onFatal: () => process.exit(70),
     });
@@ -279,4 +280,16 @@ function redact(url: string): string {
   } catch {
     return 'postgres://...';
   }
+}
+
+/** `30d`, `12h`, `90m`, `45s` in milliseconds; absent means 0 (keep everything). */
+function durationMs(name: string, value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  const match = /^(\d+)(s|m|h|d)$/.exec(value.trim());
+  if (!match)
+    throw new Error(`${name}: expected a duration like 30d, 12h, 90m or 45s, got "${value}"`);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    match[2] as 's' | 'm' | 'h' | 'd'
+  ];
+  return Number(match[1]) * unit;
 }

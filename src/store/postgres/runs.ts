@@ -145,6 +145,28 @@ export async function unfinishedRuns(withClient: WithClient): Promise<RunRecord[
   return rows.map(toRecord);
 }
 
+/**
+ * Retention: deletes up to `limit` finished runs that stopped before `before` (epoch ms),
+ * oldest first, their nodes with them (ON DELETE CASCADE). Returns how many went.
+ */
+export async function deleteFinishedBefore(
+  withClient: WithClient,
+  before: number,
+  limit: number,
+): Promise<number> {
+  const { rowCount } = await withClient((client) =>
+    client.query({
+      name: 'baton_delete_finished',
+      text: `DELETE FROM runs WHERE id IN (
+               SELECT id FROM runs
+               WHERE state NOT IN (0, 2) AND stopped_at < $1::bigint
+               ORDER BY seq LIMIT $2::integer)`,
+      values: [before, limit],
+    }),
+  );
+  return rowCount ?? 0;
+}
+
 /** A runs row as selected by `SUMMARY` or `RECORD` (bigints are numbers, see db.ts). */
 export interface Row {
   seq: number;

@@ -110,6 +110,22 @@ export function unfinishedRunIds(conn: Conn): string[] {
     .map((row) => row.id as string);
 }
 
+/**
+ * Retention: deletes up to `limit` finished runs that stopped before `before` (epoch ms),
+ * oldest first, their nodes with them (ON DELETE CASCADE). Returns how many went.
+ */
+export function deleteFinishedBefore(conn: Conn, before: number, limit: number): number {
+  return transaction(conn, () => {
+    const { changes } = conn
+      .stmt(
+        `DELETE FROM runs WHERE id IN (
+           SELECT id FROM runs WHERE state NOT IN (0, 2) AND stopped_at < ? ORDER BY seq LIMIT ?)`,
+      )
+      .run(before, limit);
+    return Number(changes);
+  });
+}
+
 function toSummary(row: Row): RunSummary {
   return {
     id: row.id as string,
