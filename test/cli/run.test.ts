@@ -109,6 +109,9 @@ describe('baton CLI', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...CLEAN_ENV };
     delete env.FORCE_COLOR;
     delete env.NO_COLOR;
+    // CI runs without a TERM, and Node then assumes a terminal without colours
+    env.TERM = 'xterm-256color';
+    delete env.CI;
     const output = await new Promise<{ code: number; text: string }>((resolve) => {
       execFile('script', ['-qec', command, '/dev/null'], { env, timeout: 30_000 }, (err, stdout) =>
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, text: stdout }),
