@@ -4,22 +4,28 @@
  * The orchestrator persists and carries out the commands and feeds results back as events.
  *
  * Node lifecycle (codes in graph/states.ts):
- *   initial ─start─> torun; a torun node whose predecessors have all succeeded is dispatched
- *   (running). An attempt ends as success, failure or timeout. A failed or timed-out attempt
- *   with retries left goes back to torun and asks for a `wake` after its backoff; the wake
- *   dispatches the next attempt. The last failure (or timeout) is final: every descendant
- *   still torun becomes notrunnable. Independent branches carry on.
+ *   initial ─start─> torun; a torun node is dispatched (running) once all its predecessors are
+ *   final and its condition holds: by default all_success (every predecessor succeeded), or
+ *   its `depends` expression. As soon as the condition can no longer hold it becomes
+ *   notrunnable, which is final too and is decided on in turn for its successors: without
+ *   `depends`, a failure makes every descendant notrunnable while independent branches carry
+ *   on. An attempt ends as success, failure or timeout. A failed or timed-out attempt with
+ *   retries left goes back to torun and asks for a `wake` after its backoff; the wake
+ *   dispatches the next attempt. The last failure (or timeout) is final.
  * Run lifecycle:
- *   initial ─start─> running ─> success | failure when nothing is torun or running;
+ *   initial ─start─> running ─> when nothing is torun or running: failure if a node failed or
+ *   timed out, else success (so without `depends`: success iff every node succeeded);
  *   running ─cancel─> canceled, ─graphTimeout─> timeout: every unfinished node takes the run's
  *   state and running nodes get an `abort`. A finished run can be retried: its failure,
  *   notrunnable, timeout and canceled nodes go back to torun and it runs again.
  *
  * Cost: each node is dispatched once per attempt and each edge is looked at once when its
- * source succeeds and at most once when a failure spreads, so a whole run is O(V+E).
+ * source reaches a final state, so a whole run is O(V+E) (times the size of the `depends`
+ * expressions, which are evaluated when one of their predecessors ends).
  */
 import type { Graph } from '../graph/model.ts';
 import { State, type StateCode } from '../graph/states.ts';
+import { evaluate, Truth, type TruthValue } from './condition.ts';
 import type { Command, EngineEvent, EventOf, EventType } from './events.ts';
 
 export interface EngineOptions {
@@ -39,6 +45,9 @@ type Handlers = {
   [K in EventType]-?: (event: EventOf<K>, out: Command[]) => void;
 };
 
+/** Node states that make a finished run a failure (notrunnable alone does not). */
+const FAILED_NODE: ReadonlySet<number> = new Set([State.failure, State.timeout, State.canceled]);
+
 const RETRYABLE_LAST: ReadonlySet<number> = new Set([
   State.failure,
   State.notrunnable,
@@ -51,8 +60,8 @@ export class RunEngine {
   #options: Required<EngineOptions>;
   #runState: StateCode = State.initial;
   readonly #state: Uint8Array;
-  /** predecessors of each node that have not succeeded yet */
-  readonly #waiting: Uint32Array;
+  /** predecessors of each node that are not final yet */
+  readonly #pending: Uint32Array;
   readonly #attempts: Uint16Array;
   /** nodes in torun or running */
   #unfinished = 0;
@@ -64,8 +73,8 @@ export class RunEngine {
     const n = graph.nodes.length;
     this.#state = new Uint8Array(n);
     this.#attempts = new Uint16Array(n);
-    this.#waiting = new Uint32Array(n);
-    for (let i = 0; i < n; i++) this.#waiting[i] = graph.predStart[i + 1] - graph.predStart[i];
+    this.#pending = new Uint32Array(n);
+    for (let i = 0; i < n; i++) this.#pending[i] = graph.predStart[i + 1] - graph.predStart[i];
     this.#handlers = {
       start: (_e, out) => this.#onStart(out),
       resume: (_e, out) => this.#onResume(out),
@@ -114,7 +123,7 @@ export class RunEngine {
     this.#unfinished = n;
     this.#setRun(State.running, out);
     out.push({ type: 'bulkNodes', from: [State.initial], to: State.torun });
-    for (let i = 0; i < n; i++) if (this.#waiting[i] === 0) this.#dispatch(i, out);
+    for (let i = 0; i < n; i++) if (this.#pending[i] === 0) this.#decideAfresh(i, out);
     this.#finishIfDone(out);
   }
 
@@ -131,8 +140,8 @@ export class RunEngine {
       if (s === State.running) {
         out.push({ type: 'dispatch', node: i, attempt: this.#attempts[i], reattach: true });
       }
-      // A torun node with nothing to wait for was between attempts or about to start.
-      else if (s === State.torun && this.#waiting[i] === 0) this.#dispatch(i, out);
+      // A torun node was between attempts, about to start, or still waiting.
+      else if (s === State.torun) this.#decideAfresh(i, out);
     }
     this.#finishIfDone(out);
   }
@@ -143,13 +152,7 @@ export class RunEngine {
     if (this.#state[node] !== State.running || this.#attempts[node] !== attempt) return;
     if (e.state === State.success) {
       this.#finishNode(node, State.success, out, e.error);
-      const { succStart, succ } = this.graph;
-      for (let k = succStart[node]; k < succStart[node + 1]; k++) {
-        const next = succ[k];
-        if (--this.#waiting[next] === 0 && this.#state[next] === State.torun) {
-          this.#dispatch(next, out);
-        }
-      }
+      this.#settle(node, out);
     } else {
       const retries = this.graph.nodes[node].retries;
       if (retries && attempt <= retries.count) {
@@ -164,7 +167,7 @@ export class RunEngine {
         return;
       }
       this.#finishNode(node, e.state, out, e.error);
-      this.#markDescendantsNotRunnable(node, out);
+      this.#settle(node, out);
     }
     this.#finishIfDone(out);
   }
@@ -199,11 +202,10 @@ export class RunEngine {
       this.#unfinished++;
       out.push({ type: 'nodeState', node: i, state: State.torun, attempt: 0 });
     }
-    this.#recountWaiting();
+    this.#recountPending();
     this.#setRun(State.running, out);
-    for (let i = 0; i < n; i++) {
-      if (this.#state[i] === State.torun && this.#waiting[i] === 0) this.#dispatch(i, out);
-    }
+    for (let i = 0; i < n; i++) if (this.#state[i] === State.torun) this.#decideAfresh(i, out);
+    this.#finishIfDone(out);
   }
 
   #dispatch(node: number, out: Command[]): void {
@@ -219,35 +221,85 @@ export class RunEngine {
     out.push({ type: 'nodeState', node, state, attempt: this.#attempts[node], error });
   }
 
-  /** Iterative DFS over successors; a node already notrunnable was reached before. */
-  #markDescendantsNotRunnable(from: number, out: Command[]): void {
+  /**
+   * `node` just reached a final state: each successor has one predecessor less to wait for,
+   * and is decided on. Notrunnable verdicts spread the same way, with a stack, not recursion.
+   */
+  #settle(node: number, out: Command[]): void {
     const { succStart, succ } = this.graph;
-    const stack = [from];
+    const stack = [node];
     while (stack.length > 0) {
-      const node = stack.pop()!;
-      for (let k = succStart[node]; k < succStart[node + 1]; k++) {
+      const done = stack.pop()!;
+      for (let k = succStart[done]; k < succStart[done + 1]; k++) {
         const next = succ[k];
-        if (this.#state[next] !== State.torun) continue;
-        this.#state[next] = State.notrunnable;
-        this.#unfinished--;
-        out.push({
-          type: 'nodeState',
-          node: next,
-          state: State.notrunnable,
-          attempt: this.#attempts[next],
-          error: `upstream node "${this.graph.nodes[from].name}" did not succeed`,
-        });
-        stack.push(next);
+        this.#pending[next]--;
+        if (this.#state[next] === State.torun && this.#decide(next, done, out) === Truth.false) {
+          stack.push(next);
+        }
       }
     }
+  }
+
+  /**
+   * Dispatches a torun node whose predecessors are all final and whose condition holds, or
+   * makes it notrunnable once its condition cannot hold. `changed` is the predecessor that
+   * just ended (-1 when deciding afresh). Returns the condition's value.
+   */
+  #decide(node: number, changed: number, out: Command[]): TruthValue {
+    if (this.#attempts[node] > 0 && this.#pending[node] === 0) {
+      // between attempts after a restart: its condition held when it first started
+      this.#dispatch(node, out);
+      return Truth.true;
+    }
+    const condition = this.graph.conditions.get(node);
+    let value: TruthValue;
+    let blame = changed;
+    if (condition) {
+      value = evaluate(condition, (i) => this.#state[i]);
+    } else if (changed >= 0) {
+      value = this.#state[changed] !== State.success ? Truth.false : this.#allDone(node);
+    } else {
+      blame = this.#firstUnsuccessful(node);
+      value = blame >= 0 ? Truth.false : this.#allDone(node);
+    }
+    if (value === Truth.false) {
+      const error = condition
+        ? `condition ${JSON.stringify(this.graph.nodes[node].depends)} is false`
+        : `upstream node "${this.graph.nodes[blame].name}" did not succeed`;
+      this.#finishNode(node, State.notrunnable, out, error);
+    } else if (this.#pending[node] === 0) {
+      if (value === Truth.true) this.#dispatch(node, out);
+    }
+    return value;
+  }
+
+  /** Decides a node with no predecessor just ended (start, resume, retry) and spreads a no. */
+  #decideAfresh(node: number, out: Command[]): void {
+    // an earlier decision in the same pass may have settled it already
+    if (this.#state[node] !== State.torun) return;
+    if (this.#decide(node, -1, out) === Truth.false) this.#settle(node, out);
+  }
+
+  #allDone(node: number): TruthValue {
+    return this.#pending[node] === 0 ? Truth.true : Truth.unknown;
+  }
+
+  /** A final, unsuccessful predecessor (for the default condition after a restart), or -1. */
+  #firstUnsuccessful(node: number): number {
+    const { predStart, pred } = this.graph;
+    for (let k = predStart[node]; k < predStart[node + 1]; k++) {
+      const s = this.#state[pred[k]];
+      if (s >= State.success && s !== State.success) return pred[k];
+    }
+    return -1;
   }
 
   #finishIfDone(out: Command[]): void {
     if (this.#unfinished > 0 || this.#runState !== State.running) return;
     const n = this.graph.nodes.length;
-    let allSucceeded = true;
-    for (let i = 0; i < n && allSucceeded; i++) allSucceeded = this.#state[i] === State.success;
-    this.#setRun(allSucceeded ? State.success : State.failure, out);
+    let failed = false;
+    for (let i = 0; i < n && !failed; i++) failed = FAILED_NODE.has(this.#state[i]);
+    this.#setRun(failed ? State.failure : State.success, out);
   }
 
   #setRun(state: StateCode, out: Command[]): void {
@@ -275,17 +327,17 @@ export class RunEngine {
       this.#attempts[i] = attempts;
       if (this.#state[i] === State.torun || this.#state[i] === State.running) this.#unfinished++;
     }
-    this.#recountWaiting();
+    this.#recountPending();
   }
 
-  #recountWaiting(): void {
+  #recountPending(): void {
     const { predStart, pred } = this.graph;
     for (let i = 0; i < this.graph.nodes.length; i++) {
-      let waiting = 0;
+      let pending = 0;
       for (let k = predStart[i]; k < predStart[i + 1]; k++) {
-        if (this.#state[pred[k]] !== State.success) waiting++;
+        if (this.#state[pred[k]] < State.success) pending++;
       }
-      this.#waiting[i] = waiting;
+      this.#pending[i] = pending;
     }
   }
 }

@@ -8,6 +8,8 @@
 export type DocumentErrorKind =
   /** the text is not JSON */
   | 'json'
+  /** a `depends` expression does not parse or names a node that is not upstream */
+  | 'depends'
   /** a field has the wrong type or range (from the schema check) */
   | 'type'
   /** document-level structure: not an object, both or neither of digraph/edges */

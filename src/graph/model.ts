@@ -11,6 +11,16 @@ export interface RetryPolicy {
   backoff_s: number;
 }
 
+/**
+ * A node's start condition, compiled from its `depends` expression over its predecessors'
+ * results (see graph/depends.ts). `states` is a bit mask of state codes (1 << code).
+ */
+export type Condition =
+  | { op: 'and'; args: Condition[] }
+  | { op: 'or'; args: Condition[] }
+  | { op: 'not'; arg: Condition }
+  | { op: 'state'; node: number; states: number };
+
 /** A node as the API and executors see it, after normalization (no nulls, `output` only). */
 export interface GorchNode {
   id: number;
@@ -22,6 +32,10 @@ export interface GorchNode {
   output: Record<string, string>;
   timeout?: number;
   retries?: RetryPolicy;
+  /** start condition over upstream results; absent means all_success */
+  depends?: string;
+  /** arg KEYs whose values are secret: masked in API answers and logs */
+  secrets?: string[];
 }
 
 /** A `KEY=get_attribute NODE:ATTR` argument, resolved against `source` at dispatch time. */
@@ -45,6 +59,8 @@ export interface Graph {
   pred: Uint32Array;
   /** get_attribute references, by node id (absent when the node has none) */
   refs: Map<number, AttributeRef[]>;
+  /** compiled `depends` conditions, by node id (absent: all predecessors must succeed) */
+  conditions: Map<number, Condition>;
   /** whether the document came as a `digraph` matrix (GET answers in the same form) */
   matrix: boolean;
   /** graph timeout in seconds from the document, if any */

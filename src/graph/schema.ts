@@ -44,6 +44,18 @@ const commonNodeProperties = {
     Type.Number({ exclusiveMinimum: 0, description: 'node timeout in seconds' }),
   ),
   retries: Type.Optional(RetryPolicySchema),
+  depends: Type.Optional(
+    Type.String({
+      description:
+        'start condition over predecessors, e.g. "build.success && (test.failure || lint.done)", ' +
+        'or a rule: all_success (default), all_done, one_success, one_failed, none_failed',
+    }),
+  ),
+  secrets: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'arg KEYs whose values are masked in API answers and logs',
+    }),
+  ),
 };
 
 const OutputMap = Type.Record(Type.String(), Type.String(), {

@@ -1,11 +1,13 @@
 /**
  * Property tests: random DAGs driven by random executors. Whatever happens, a node starts only
- * after all its predecessors succeeded, each node ends in one final state and stays there,
- * and the run's final state follows DESIGN §2.
+ * once its predecessors allow it, each node ends in one final state and stays there, and the
+ * run's final state follows DESIGN §2. With random `depends` expressions, the engine decides
+ * every node exactly as a reference evaluator written here, independently, does.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
+import { seeded } from '../../bench/generate.ts';
 import { RunEngine } from '../../src/engine/engine.ts';
 import {
   attemptEnded,
@@ -16,8 +18,9 @@ import {
   wake,
 } from '../../src/engine/events.ts';
 import type { Graph } from '../../src/graph/model.ts';
+import { parseDocument } from '../../src/graph/parse.ts';
 import { isFinal, State } from '../../src/graph/states.ts';
-import { graphOf, randomDagEdges } from '../support/graphs.ts';
+import { node, randomDagEdges } from '../support/graphs.ts';
 
 interface Scenario {
   n: number;
@@ -25,32 +28,114 @@ interface Scenario {
   seed: number;
   /** 0: none, 1: cancel, 2: graph timeout, at a random step */
   stop: 0 | 1 | 2;
+  /** give some nodes random `depends` expressions */
+  conditions: boolean;
 }
 
-/** Mulberry32: a tiny seeded generator so a failing case replays exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** A depends expression as the test builds it, evaluated by `reference` below. */
+type Expr =
+  | { kind: 'and' | 'or'; args: Expr[] }
+  | { kind: 'not'; arg: Expr }
+  | { kind: 'result'; node: number; result: string }
+  | { kind: 'rule'; rule: string };
+
+const RESULTS = ['success', 'failure', 'done', 'notrunnable', 'timeout', 'canceled'];
+const RULES = ['all_success', 'all_done', 'one_success', 'one_failed', 'none_failed'];
+
+function randomExpr(preds: number[], random: () => number, depth = 0): Expr {
+  const roll = random();
+  if (depth < 3 && roll < 0.35) {
+    return {
+      kind: random() < 0.5 ? 'and' : 'or',
+      args: [randomExpr(preds, random, depth + 1), randomExpr(preds, random, depth + 1)],
+    };
+  }
+  if (depth < 3 && roll < 0.45) return { kind: 'not', arg: randomExpr(preds, random, depth + 1) };
+  if (preds.length === 0 || roll < 0.55) {
+    return { kind: 'rule', rule: RULES[Math.floor(random() * RULES.length)] };
+  }
+  return {
+    kind: 'result',
+    node: preds[Math.floor(random() * preds.length)],
+    result: RESULTS[Math.floor(random() * RESULTS.length)],
   };
 }
 
-function simulate({ n, density, seed, stop }: Scenario) {
-  const random = rng(seed);
-  const graph: Graph = graphOf(n, randomDagEdges(n, density, random), (id) =>
-    id % 3 === 0 ? { count: 1, backoff_s: 0.01 } : undefined,
-  );
+function render(expr: Expr): string {
+  switch (expr.kind) {
+    case 'and':
+    case 'or':
+      return `(${expr.args.map(render).join(expr.kind === 'and' ? ' && ' : ' || ')})`;
+    case 'not':
+      return `!${render(expr.arg)}`;
+    case 'result':
+      return `n${expr.node}.${expr.result}`;
+    case 'rule':
+      return expr.rule;
+  }
+}
+
+/** Two-valued evaluation once every predecessor is final, written from the spec. */
+function reference(expr: Expr, preds: number[], state: number[]): boolean {
+  const is = (s: number, result: string) =>
+    result === 'done' ? isFinal(s) : s === (State as Record<string, number>)[result];
+  const failed = (s: number) => s === State.failure || s === State.timeout;
+  switch (expr.kind) {
+    case 'and':
+      return expr.args.every((a) => reference(a, preds, state));
+    case 'or':
+      return expr.args.some((a) => reference(a, preds, state));
+    case 'not':
+      return !reference(expr.arg, preds, state);
+    case 'result':
+      return is(state[expr.node], expr.result);
+    case 'rule':
+      switch (expr.rule) {
+        case 'all_success':
+          return preds.every((p) => state[p] === State.success);
+        case 'all_done':
+          return preds.every((p) => isFinal(state[p]));
+        case 'one_success':
+          return preds.some((p) => state[p] === State.success);
+        case 'one_failed':
+          return preds.some((p) => failed(state[p]));
+        default:
+          return preds.every((p) => state[p] === State.success || state[p] === State.notrunnable);
+      }
+  }
+}
+
+function build(scenario: Scenario, random: () => number) {
+  const edges = randomDagEdges(scenario.n, scenario.density, random);
+  const preds: number[][] = Array.from({ length: scenario.n }, () => []);
+  for (const [a, b] of edges) preds[b].push(a);
+  const exprs = new Map<number, Expr>();
+  const nodes = Array.from({ length: scenario.n }, (_, id) => {
+    const extra: Record<string, unknown> = {};
+    if (id % 3 === 0) extra.retries = { count: 1, backoff_s: 0.01 };
+    if (scenario.conditions && random() < 0.5) {
+      const expr = randomExpr(preds[id], random);
+      exprs.set(id, expr);
+      extra.depends = render(expr);
+    }
+    return node(id, extra);
+  });
+  const graph: Graph = parseDocument({ name: 'property', edges, nodes });
+  return { graph, preds, exprs };
+}
+
+function simulate(scenario: Scenario) {
+  const random = seeded(scenario.seed);
+  const { graph, preds, exprs } = build(scenario, random);
+  const { n } = scenario;
   const engine = new RunEngine(graph, { random });
   const state = new Array<number>(n).fill(State.initial);
+  const ran = new Set<number>();
   const inFlight = new Map<number, number>(); // node -> attempt
   const wakes = new Map<number, number>();
   let runState: number = State.initial;
   let finalSeen = 0;
-  const stopAt = stop === 0 ? -1 : Math.floor(random() * (n + 2));
+  const stopAt = scenario.stop === 0 ? -1 : Math.floor(random() * (n + 2));
 
   const apply = (cmds: Command[]) => {
     for (const c of cmds) {
@@ -63,12 +148,15 @@ function simulate({ n, density, seed, stop }: Scenario) {
           state[c.node] = c.state;
           break;
         case 'dispatch': {
-          const { predStart, pred } = graph;
-          for (let k = predStart[c.node]; k < predStart[c.node + 1]; k++) {
-            assert.equal(state[pred[k]], State.success, `node ${c.node} started before ${pred[k]}`);
+          for (const p of preds[c.node]) {
+            if (exprs.has(c.node))
+              assert.ok(isFinal(state[p]), `node ${c.node} started before ${p} ended`);
+            else
+              assert.equal(state[p], State.success, `node ${c.node} started before ${p} succeeded`);
           }
           assert.equal(state[c.node], State.running);
           inFlight.set(c.node, c.attempt);
+          ran.add(c.node);
           break;
         }
         case 'abort':
@@ -90,63 +178,100 @@ function simulate({ n, density, seed, stop }: Scenario) {
 
   apply(engine.handle(start()));
   for (let step = 0; inFlight.size + wakes.size > 0; step++) {
-    if (step === stopAt) apply(engine.handle(stop === 1 ? cancel() : graphTimeout()));
+    if (step === stopAt) apply(engine.handle(scenario.stop === 1 ? cancel() : graphTimeout()));
     const useWake = wakes.size > 0 && (inFlight.size === 0 || random() < 0.3);
     const pool = useWake ? wakes : inFlight;
     if (pool.size === 0) break;
     const keys = [...pool.keys()];
-    const node = keys[Math.floor(random() * keys.length)];
-    const attempt = pool.get(node)!;
-    pool.delete(node);
+    const picked = keys[Math.floor(random() * keys.length)];
+    const attempt = pool.get(picked)!;
+    pool.delete(picked);
     if (useWake) {
-      apply(engine.handle(wake(node, attempt)));
+      apply(engine.handle(wake(picked, attempt)));
     } else {
       const roll = random();
-      const result = roll < 0.8 ? State.success : roll < 0.93 ? State.failure : State.timeout;
-      apply(engine.handle(attemptEnded(node, attempt, result)));
+      const result = roll < 0.75 ? State.success : roll < 0.9 ? State.failure : State.timeout;
+      apply(engine.handle(attemptEnded(picked, attempt, result)));
     }
   }
-  return { graph, state, runState, finalSeen, engine };
+  return { graph, preds, exprs, state, ran, runState, finalSeen, engine };
+}
+
+const scenarios = (conditions: boolean) =>
+  fc.record({
+    n: fc.integer({ min: 0, max: 40 }),
+    density: fc.double({ min: 0, max: 0.5, noNaN: true }),
+    seed: fc.integer(),
+    stop: fc.constantFrom(0, 0, 1, 2) as fc.Arbitrary<0 | 1 | 2>,
+    conditions: fc.constant(conditions),
+  });
+
+function checkCommon(scenario: Scenario, result: ReturnType<typeof simulate>): void {
+  const { state, runState, finalSeen, engine } = result;
+  assert.equal(finalSeen, 1, 'the run finishes exactly once');
+  for (let i = 0; i < scenario.n; i++) {
+    assert.ok(isFinal(state[i]), `node ${i} ended in non-final state ${state[i]}`);
+    assert.equal(engine.nodeState(i), state[i], 'commands and engine agree');
+  }
+  const failed = state.some((s) => s === State.failure || s === State.timeout);
+  if (runState === State.success) assert.ok(!failed, 'success with a failed node');
+  else if (runState === State.failure) assert.ok(failed, 'failure without a failed node');
+  else {
+    assert.ok(runState === State.canceled || runState === State.timeout);
+    assert.notEqual(scenario.stop, 0);
+  }
 }
 
 it('random DAGs under random results obey the scheduling invariants', () => {
   fc.assert(
-    fc.property(
-      fc.record({
-        n: fc.integer({ min: 0, max: 40 }),
-        density: fc.double({ min: 0, max: 0.5, noNaN: true }),
-        seed: fc.integer(),
-        stop: fc.constantFrom(0, 0, 1, 2) as fc.Arbitrary<0 | 1 | 2>,
-      }),
-      (scenario) => {
-        const { graph, state, runState, finalSeen, engine } = simulate(scenario);
-        assert.equal(finalSeen, 1, 'the run finishes exactly once');
-        for (let i = 0; i < scenario.n; i++) {
-          assert.ok(isFinal(state[i]), `node ${i} ended in non-final state ${state[i]}`);
-          assert.equal(engine.nodeState(i), state[i], 'commands and engine agree');
+    fc.property(scenarios(false), (scenario) => {
+      const result = simulate(scenario);
+      checkCommon(scenario, result);
+      const { state, graph, runState } = result;
+      if (runState === State.success) assert.ok(state.every((s) => s === State.success));
+      // notrunnable exactly when some predecessor ended badly
+      const { predStart, pred } = graph;
+      for (let i = 0; i < scenario.n; i++) {
+        if (state[i] !== State.notrunnable) continue;
+        let blocked = false;
+        for (let k = predStart[i]; k < predStart[i + 1]; k++) {
+          const p = state[pred[k]];
+          blocked ||= p === State.failure || p === State.timeout || p === State.notrunnable;
         }
-        if (runState === State.success) {
-          assert.ok(state.every((s) => s === State.success));
-        } else if (runState === State.failure) {
-          assert.ok(state.some((s) => s === State.failure || s === State.timeout));
-          assert.ok(state.every((s) => s !== State.canceled));
-        } else {
-          assert.ok(runState === State.canceled || runState === State.timeout);
-          assert.notEqual(scenario.stop, 0);
+        assert.ok(blocked, `node ${i} notrunnable without a failed predecessor`);
+      }
+    }),
+    { numRuns: 400 },
+  );
+});
+
+it('depends expressions: the engine decides each node as the reference evaluator does', () => {
+  fc.assert(
+    fc.property(scenarios(true), (scenario) => {
+      const result = simulate(scenario);
+      checkCommon(scenario, result);
+      const { state, preds, exprs, ran } = result;
+      const stopped =
+        scenario.stop !== 0 &&
+        result.runState !== State.success &&
+        result.runState !== State.failure;
+      for (let i = 0; i < scenario.n; i++) {
+        const expr: Expr = exprs.get(i) ?? { kind: 'rule', rule: 'all_success' };
+        if (ran.has(i)) {
+          assert.ok(
+            reference(expr, preds[i], state),
+            `node ${i} ran though ${render(expr)} is false`,
+          );
+        } else if (state[i] === State.notrunnable) {
+          assert.ok(
+            !reference(expr, preds[i], state),
+            `node ${i} skipped though ${render(expr)} holds`,
+          );
+        } else if (!stopped) {
+          assert.fail(`node ${i} ended ${state[i]} without running`);
         }
-        // notrunnable exactly when some ancestor ended badly
-        const { predStart, pred } = graph;
-        for (let i = 0; i < scenario.n; i++) {
-          if (state[i] !== State.notrunnable) continue;
-          let blocked = false;
-          for (let k = predStart[i]; k < predStart[i + 1]; k++) {
-            const p = state[pred[k]];
-            blocked ||= p === State.failure || p === State.timeout || p === State.notrunnable;
-          }
-          assert.ok(blocked, `node ${i} notrunnable without a failed predecessor`);
-        }
-      },
-    ),
-    { numRuns: 500 },
+      }
+    }),
+    { numRuns: 400 },
   );
 });

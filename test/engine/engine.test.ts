@@ -11,6 +11,7 @@ import {
   start,
   wake,
 } from '../../src/engine/events.ts';
+import { parseDocument } from '../../src/graph/parse.ts';
 import { State } from '../../src/graph/states.ts';
 import { graphOf } from '../support/graphs.ts';
 
@@ -187,5 +188,70 @@ describe('RunEngine', () => {
       opts,
     );
     assert.deepEqual(dispatched(e.handle(resume())), [0]);
+  });
+
+  it('depends: a failure handler runs on failure, the success path is skipped, the run fails', () => {
+    // 0 build -> 1 deploy (default), 0 build -> 2 alert (build.failure)
+    const g = parseDocument({
+      edges: [
+        [0, 1],
+        [0, 2],
+      ],
+      nodes: [
+        { id: 0, name: 'build', engine: 'nil' },
+        { id: 1, name: 'deploy', engine: 'nil' },
+        { id: 2, name: 'alert', engine: 'nil', depends: 'build.failure' },
+      ],
+    });
+    const e = new RunEngine(g, opts);
+    e.handle(start());
+    assert.deepEqual(dispatched(e.handle(attemptEnded(0, 1, State.failure))), [2]);
+    assert.equal(e.nodeState(1), State.notrunnable);
+    assert.deepEqual(runStates(e.handle(attemptEnded(2, 1, State.success))), [State.failure]);
+  });
+
+  it('depends: when the build succeeds the handler is skipped and the run succeeds', () => {
+    const g = parseDocument({
+      edges: [
+        [0, 1],
+        [0, 2],
+      ],
+      nodes: [
+        { id: 0, name: 'build', engine: 'nil' },
+        { id: 1, name: 'deploy', engine: 'nil' },
+        { id: 2, name: 'alert', engine: 'nil', depends: 'build.failure' },
+      ],
+    });
+    const e = new RunEngine(g, opts);
+    e.handle(start());
+    const cmds = e.handle(attemptEnded(0, 1, State.success));
+    assert.deepEqual(dispatched(cmds), [1]);
+    const skipped = cmds.find((c) => c.type === 'nodeState' && c.node === 2);
+    assert.deepEqual(skipped, {
+      type: 'nodeState',
+      node: 2,
+      state: State.notrunnable,
+      attempt: 0,
+      error: 'condition "build.failure" is false',
+    });
+    assert.deepEqual(runStates(e.handle(attemptEnded(1, 1, State.success))), [State.success]);
+  });
+
+  it('depends: all_done waits for every predecessor, then runs whatever they ended in', () => {
+    const g = parseDocument({
+      edges: [
+        [0, 2],
+        [1, 2],
+      ],
+      nodes: [
+        { id: 0, name: 'a', engine: 'nil' },
+        { id: 1, name: 'b', engine: 'nil' },
+        { id: 2, name: 'cleanup', engine: 'nil', depends: 'all_done' },
+      ],
+    });
+    const e = new RunEngine(g, opts);
+    e.handle(start());
+    assert.deepEqual(dispatched(e.handle(attemptEnded(0, 1, State.failure))), []);
+    assert.deepEqual(dispatched(e.handle(attemptEnded(1, 1, State.success))), [2]);
   });
 });
