@@ -65,6 +65,9 @@ export interface Graph {
   matrix: boolean;
   /** graph timeout in seconds from the document, if any */
   timeout?: number;
+  /** declared run inputs and the values this run got (already substituted into args) */
+  inputs?: Record<string, { default?: string; description?: string }>;
+  values?: Record<string, string>;
 }
 
 export function edgeCount(graph: Graph): number {

@@ -22,6 +22,7 @@
 
 import { compileDepends, DependsError } from './depends.ts';
 import { DocumentError, type DocumentErrorKind, describeValue, locateJsonError } from './errors.ts';
+import { resolveInputs } from './inputs.ts';
 import type { AttributeRef, Condition, GorchNode, Graph } from './model.ts';
 import { checkDocument, type GorchDocumentInput, type NormalizedDocument } from './schema.ts';
 
@@ -39,6 +40,8 @@ export interface Limits {
 export interface ParseOptions extends Limits {
   /** engine names a node may use; an executor registry can pass its own */
   engines: ReadonlySet<string>;
+  /** input values given with the submission (over the document's own `values`) */
+  values?: Record<string, string>;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -70,6 +73,7 @@ function resolveOptions(options: Partial<ParseOptions> | undefined): ParseOption
     if (value !== undefined) resolved[key] = value;
   }
   if (options.engines !== undefined) resolved.engines = options.engines;
+  if (options.values !== undefined) resolved.values = options.values;
   return resolved;
 }
 
@@ -138,8 +142,10 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
     fail('limit', 'name', `${name.length} characters is over the limit of ${opts.maxNameLength}`);
   }
 
-  // 4. nodes
+  // 4. nodes, with {{inputs.x}} substituted
   const { nodes, byName } = normalizeNodes(doc.nodes, opts);
+  const given = opts.values ? { ...doc.values, ...opts.values } : doc.values;
+  const values = resolveInputs(doc.inputs, given, nodes);
 
   // 5. edges as CSR
   const n = nodes.length;
@@ -175,6 +181,10 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
     matrix: hasMatrix,
   };
   if (doc.timeout !== undefined) graph.timeout = doc.timeout;
+  if (doc.inputs !== undefined) {
+    graph.inputs = structuredClone(doc.inputs);
+    graph.values = values;
+  }
   return graph;
 }
 
@@ -898,5 +908,9 @@ export function toDocument(graph: Graph): NormalizedDocument {
     doc = { name: graph.name, edges, nodes };
   }
   if (graph.timeout !== undefined) doc.timeout = graph.timeout;
+  if (graph.inputs !== undefined) {
+    doc.inputs = structuredClone(graph.inputs);
+    doc.values = { ...graph.values };
+  }
   return doc;
 }

@@ -87,8 +87,21 @@ export const GorchNodeSchema = Type.Object(
   { description: 'a task of the graph (unknown fields such as state are ignored)' },
 );
 
+const InputsSchema = Type.Record(
+  Type.String({ pattern: '^[A-Za-z_][\\w-]*$' }),
+  Type.Object({
+    default: Type.Optional(Type.String()),
+    description: Type.Optional(Type.String()),
+  }),
+  { description: 'run inputs: args use them as {{inputs.NAME}}; no default means required' },
+);
+const ValuesSchema = Type.Record(Type.String(), Type.String(), {
+  description: 'values of the inputs for this run (also ?input=NAME=VALUE)',
+});
+
 const documentHead = {
   name: Type.Optional(Type.String({ default: '', description: 'graph name' })),
+  inputs: Type.Optional(InputsSchema),
   state: Type.Optional(Type.Number({ description: 'ignored on input (gorchestrator clients)' })),
   timeout: Type.Optional(
     Type.Number({ exclusiveMinimum: 0, description: 'graph timeout in seconds' }),
@@ -108,6 +121,7 @@ export const GorchDocumentSchema = Type.Object(
     digraph: Type.Optional(Digraph),
     edges: Type.Optional(Edges),
     nodes: Type.Array(GorchNodeSchema),
+    values: Type.Optional(ValuesSchema),
   },
   { description: 'a gorch document: exactly one of digraph or edges, plus the nodes' },
 );
@@ -134,6 +148,8 @@ export const NormalizedDocumentProperties = {
   edges: Type.Optional(Edges),
   nodes: Type.Array(NormalizedNodeSchema),
   timeout: documentHead.timeout,
+  inputs: Type.Optional(InputsSchema),
+  values: Type.Optional(ValuesSchema),
 };
 
 export const NormalizedDocumentSchema = Type.Object(NormalizedDocumentProperties);
@@ -162,6 +178,7 @@ const CheckSchema = Type.Object({
   digraph: Type.Optional(Type.Unknown()),
   edges: Type.Optional(Type.Unknown()),
   nodes: Type.Array(GorchNodeSchema),
+  values: Type.Optional(ValuesSchema),
 });
 const checker = Compile(CheckSchema);
 
