@@ -4,7 +4,7 @@
  * ~300,000 edges, < 100 ms for 10,000 nodes.
  */
 import { RunEngine } from '../src/engine/engine.ts';
-import { attemptEnded, start } from '../src/engine/events.ts';
+import { admit, attemptEnded, start } from '../src/engine/events.ts';
 import { parseDocument } from '../src/graph/parse.ts';
 import { State } from '../src/graph/states.ts';
 import { edgesDocument, layeredEdges } from './generate.ts';
@@ -16,8 +16,10 @@ function runOnce(graph: ReturnType<typeof parseDocument>): number {
   while (pending.length > 0) {
     const next = [];
     for (const c of pending) {
-      if (c.type === 'dispatch')
+      if (c.type === 'ready') next.push(...engine.handle(admit(c.node, c.attempt)));
+      if (c.type === 'dispatch') {
         next.push(...engine.handle(attemptEnded(c.node, c.attempt, State.success)));
+      }
     }
     pending = next;
   }

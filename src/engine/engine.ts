@@ -12,6 +12,8 @@
  *   on. An attempt ends as success, failure or timeout. A failed or timed-out attempt with
  *   retries left goes back to torun and asks for a `wake` after its backoff; the wake
  *   dispatches the next attempt. The last failure (or timeout) is final.
+ *   A node that may start is first `ready` (still torun, queued for admission: pools, limits,
+ *   priorities are the orchestrator's business); `admit` starts its attempt (running).
  * Run lifecycle:
  *   initial ─start─> running ─> when nothing is torun or running: failure if a node failed or
  *   timed out, else success (so without `depends`: success iff every node succeeded);
@@ -63,6 +65,8 @@ export class RunEngine {
   /** predecessors of each node that are not final yet */
   readonly #pending: Uint32Array;
   readonly #attempts: Uint16Array;
+  /** torun nodes announced `ready` and not admitted yet */
+  readonly #queued: Uint8Array;
   /** nodes in torun or running */
   #unfinished = 0;
   #handlers: Handlers;
@@ -73,6 +77,7 @@ export class RunEngine {
     const n = graph.nodes.length;
     this.#state = new Uint8Array(n);
     this.#attempts = new Uint16Array(n);
+    this.#queued = new Uint8Array(n);
     this.#pending = new Uint32Array(n);
     for (let i = 0; i < n; i++) this.#pending[i] = graph.predStart[i + 1] - graph.predStart[i];
     this.#handlers = {
@@ -80,6 +85,7 @@ export class RunEngine {
       resume: (_e, out) => this.#onResume(out),
       attemptEnded: (e, out) => this.#onAttemptEnded(e, out),
       wake: (e, out) => this.#onWake(e, out),
+      admit: (e, out) => this.#onAdmit(e, out),
       cancel: (_e, out) => this.#stopAll(State.canceled, out),
       graphTimeout: (_e, out) => this.#stopAll(State.timeout, out),
       retry: (_e, out) => this.#onRetry(out),
@@ -174,7 +180,20 @@ export class RunEngine {
 
   #onWake(e: EventOf<'wake'>, out: Command[]): void {
     if (this.#state[e.node] !== State.torun || this.#attempts[e.node] !== e.attempt) return;
-    this.#dispatch(e.node, out);
+    this.#ready(e.node, out);
+  }
+
+  #onAdmit(e: EventOf<'admit'>, out: Command[]): void {
+    const { node } = e;
+    if (this.#state[node] !== State.torun || !this.#queued[node]) return;
+    if (this.#attempts[node] + 1 !== e.attempt) return;
+    this.#queued[node] = 0;
+    this.#dispatch(node, out);
+  }
+
+  /** Whether a torun node waits for admission. */
+  isQueued(node: number): boolean {
+    return this.#queued[node] === 1;
   }
 
   #stopAll(state: typeof State.canceled | typeof State.timeout, out: Command[]): void {
@@ -185,6 +204,7 @@ export class RunEngine {
       if (s === State.running) out.push({ type: 'abort', node: i, attempt: this.#attempts[i] });
       if (s === State.running || s === State.torun || s === State.initial) {
         this.#state[i] = state;
+        this.#queued[i] = 0;
         out.push({ type: 'nodeState', node: i, state, attempt: this.#attempts[i] });
       }
     }
@@ -206,6 +226,13 @@ export class RunEngine {
     this.#setRun(State.running, out);
     for (let i = 0; i < n; i++) if (this.#state[i] === State.torun) this.#decideAfresh(i, out);
     this.#finishIfDone(out);
+  }
+
+  /** Asks for the admission of the node's next attempt. */
+  #ready(node: number, out: Command[]): void {
+    if (this.#queued[node]) return;
+    this.#queued[node] = 1;
+    out.push({ type: 'ready', node, attempt: this.#attempts[node] + 1 });
   }
 
   #dispatch(node: number, out: Command[]): void {
@@ -248,7 +275,7 @@ export class RunEngine {
   #decide(node: number, changed: number, out: Command[]): TruthValue {
     if (this.#attempts[node] > 0 && this.#pending[node] === 0) {
       // between attempts after a restart: its condition held when it first started
-      this.#dispatch(node, out);
+      this.#ready(node, out);
       return Truth.true;
     }
     const condition = this.graph.conditions.get(node);
@@ -268,7 +295,7 @@ export class RunEngine {
         : `upstream node "${this.graph.nodes[blame].name}" did not succeed`;
       this.#finishNode(node, State.notrunnable, out, error);
     } else if (this.#pending[node] === 0) {
-      if (value === Truth.true) this.#dispatch(node, out);
+      if (value === Truth.true) this.#ready(node, out);
     }
     return value;
   }

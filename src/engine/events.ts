@@ -13,6 +13,8 @@ export type EngineEvent =
   | { type: 'attemptEnded'; node: number; attempt: number; state: AttemptResult; error?: string }
   /** a retry backoff asked for by `wakeAfter` has elapsed */
   | { type: 'wake'; node: number; attempt: number }
+  /** the orchestrator admits a `ready` node: its attempt starts */
+  | { type: 'admit'; node: number; attempt: number }
   | { type: 'cancel' }
   | { type: 'graphTimeout' }
   /** re-run failed, notrunnable, timed-out and canceled nodes of a finished run */
@@ -28,6 +30,8 @@ export type Command =
   | { type: 'nodeState'; node: number; state: StateCode; attempt: number; error?: string }
   /** every node of the run in one of `from` moves to `to` */
   | { type: 'bulkNodes'; from: StateCode[]; to: StateCode }
+  /** the node may start `attempt`; it waits (torun) until admitted */
+  | { type: 'ready'; node: number; attempt: number }
   /** start this attempt of the node, or re-attach to it after a restart */
   | { type: 'dispatch'; node: number; attempt: number; reattach?: true }
   /** stop this attempt of the node on its executor */
@@ -60,3 +64,8 @@ export function attemptEnded(
     ? { type: 'attemptEnded', node, attempt, state }
     : { type: 'attemptEnded', node, attempt, state, error };
 }
+export const admit = (node: number, attempt: number): EngineEvent => ({
+  type: 'admit',
+  node,
+  attempt,
+});

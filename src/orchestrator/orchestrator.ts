@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RunEngine } from '../engine/engine.ts';
 import {
+  admit,
   type AttemptResult,
   attemptEnded,
   type Command,
@@ -384,6 +385,10 @@ export class Orchestrator {
         batch.events.push(eventOf(run, now, c.state));
         return;
       }
+      case 'ready':
+        // no limits yet: admitted at once (the engine has returned, so feeding it is safe)
+        this.#feed(run, admit(c.node, c.attempt));
+        return;
       case 'dispatch':
         batch.effects.push(() => this.#dispatch(run, c.node, c.attempt, c.reattach === true));
         return;

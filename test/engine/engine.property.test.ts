@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { seeded } from '../../bench/generate.ts';
 import { RunEngine } from '../../src/engine/engine.ts';
 import {
+  admit,
   attemptEnded,
   type Command,
   cancel,
@@ -133,6 +134,7 @@ function simulate(scenario: Scenario) {
   const ran = new Set<number>();
   const inFlight = new Map<number, number>(); // node -> attempt
   const wakes = new Map<number, number>();
+  const readies = new Map<number, number>(); // ready, waiting for admission
   let runState: number = State.initial;
   let finalSeen = 0;
   const stopAt = scenario.stop === 0 ? -1 : Math.floor(random() * (n + 2));
@@ -159,6 +161,10 @@ function simulate(scenario: Scenario) {
           ran.add(c.node);
           break;
         }
+        case 'ready':
+          assert.equal(state[c.node], State.torun, `node ${c.node} ready but not torun`);
+          readies.set(c.node, c.attempt);
+          break;
         case 'abort':
           assert.equal(inFlight.get(c.node), c.attempt);
           inFlight.delete(c.node);
@@ -177,17 +183,20 @@ function simulate(scenario: Scenario) {
   };
 
   apply(engine.handle(start()));
-  for (let step = 0; inFlight.size + wakes.size > 0; step++) {
+  // Admissions come late and in any order, as under pools and priorities.
+  for (let step = 0; inFlight.size + wakes.size + readies.size > 0; step++) {
     if (step === stopAt) apply(engine.handle(scenario.stop === 1 ? cancel() : graphTimeout()));
-    const useWake = wakes.size > 0 && (inFlight.size === 0 || random() < 0.3);
-    const pool = useWake ? wakes : inFlight;
-    if (pool.size === 0) break;
+    const pools = [inFlight, wakes, readies].filter((p) => p.size > 0);
+    if (pools.length === 0) break;
+    const pool = pools[Math.floor(random() * pools.length)];
     const keys = [...pool.keys()];
     const picked = keys[Math.floor(random() * keys.length)];
     const attempt = pool.get(picked)!;
     pool.delete(picked);
-    if (useWake) {
+    if (pool === wakes) {
       apply(engine.handle(wake(picked, attempt)));
+    } else if (pool === readies) {
+      apply(engine.handle(admit(picked, attempt)));
     } else {
       const roll = random();
       const result = roll < 0.75 ? State.success : roll < 0.9 ? State.failure : State.timeout;

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RunEngine } from '../../src/engine/engine.ts';
 import {
+  admit,
   attemptEnded,
   type Command,
   cancel,
+  type EngineEvent,
   graphTimeout,
   resume,
   retry,
@@ -16,6 +18,16 @@ import { State } from '../../src/graph/states.ts';
 import { graphOf } from '../support/graphs.ts';
 
 const opts = { random: () => 0.5 };
+
+/** Feeds an event, then admits every node it made ready, as an orchestrator without limits. */
+function drive(engine: RunEngine, event: EngineEvent): Command[] {
+  const out = engine.handle(event);
+  for (let i = 0; i < out.length; i++) {
+    const c = out[i];
+    if (c.type === 'ready') out.push(...engine.handle(admit(c.node, c.attempt)));
+  }
+  return out.filter((c) => c.type !== 'ready');
+}
 const dispatched = (cmds: Command[]) =>
   cmds.filter((c) => c.type === 'dispatch').map((c) => (c as { node: number }).node);
 const runStates = (cmds: Command[]) =>
@@ -32,14 +44,14 @@ describe('RunEngine', () => {
       ]),
       opts,
     );
-    const first = e.handle(start());
+    const first = drive(e, start());
     assert.deepEqual(dispatched(first), [0, 1]);
     assert.deepEqual(runStates(first), [State.running]);
     assert.deepEqual(first[1], { type: 'bulkNodes', from: [State.initial], to: State.torun });
-    assert.deepEqual(dispatched(e.handle(attemptEnded(0, 1, State.success))), []);
-    assert.deepEqual(dispatched(e.handle(attemptEnded(1, 1, State.success))), [2]);
-    assert.deepEqual(dispatched(e.handle(attemptEnded(2, 1, State.success))), [3]);
-    const last = e.handle(attemptEnded(3, 1, State.success));
+    assert.deepEqual(dispatched(drive(e, attemptEnded(0, 1, State.success))), []);
+    assert.deepEqual(dispatched(drive(e, attemptEnded(1, 1, State.success))), [2]);
+    assert.deepEqual(dispatched(drive(e, attemptEnded(2, 1, State.success))), [3]);
+    const last = drive(e, attemptEnded(3, 1, State.success));
     assert.deepEqual(runStates(last), [State.success]);
     assert.equal(e.runState, State.success);
   });
@@ -53,8 +65,8 @@ describe('RunEngine', () => {
       ]),
       opts,
     );
-    assert.deepEqual(dispatched(e.handle(start())), [0, 3]);
-    const cmds = e.handle(attemptEnded(0, 1, State.failure, 'exit 1'));
+    assert.deepEqual(dispatched(drive(e, start())), [0, 3]);
+    const cmds = drive(e, attemptEnded(0, 1, State.failure, 'exit 1'));
     assert.deepEqual(
       cmds.map((c) => c.type === 'nodeState' && [c.node, c.state]),
       [
@@ -64,7 +76,7 @@ describe('RunEngine', () => {
       ],
     );
     assert.equal(e.runState, State.running, 'node 3 still runs');
-    assert.deepEqual(runStates(e.handle(attemptEnded(3, 1, State.success))), [State.failure]);
+    assert.deepEqual(runStates(drive(e, attemptEnded(3, 1, State.success))), [State.failure]);
   });
 
   it('retries with exponential backoff as data, then fails for good', () => {
@@ -72,15 +84,15 @@ describe('RunEngine', () => {
       graphOf(2, [[0, 1]], (id) => (id === 0 ? { count: 2, backoff_s: 1 } : undefined)),
       { random: () => 1 },
     );
-    e.handle(start());
-    const r1 = e.handle(attemptEnded(0, 1, State.failure, 'boom'));
+    drive(e, start());
+    const r1 = drive(e, attemptEnded(0, 1, State.failure, 'boom'));
     assert.deepEqual(r1.at(-1), { type: 'wakeAfter', node: 0, attempt: 1, delayMs: 1000 });
     assert.equal(e.nodeState(0), State.torun);
-    assert.deepEqual(e.handle(wake(0, 1)).at(-1), { type: 'dispatch', node: 0, attempt: 2 });
-    const r2 = e.handle(attemptEnded(0, 2, State.timeout));
+    assert.deepEqual(drive(e, wake(0, 1)).at(-1), { type: 'dispatch', node: 0, attempt: 2 });
+    const r2 = drive(e, attemptEnded(0, 2, State.timeout));
     assert.deepEqual(r2.at(-1), { type: 'wakeAfter', node: 0, attempt: 2, delayMs: 2000 });
-    assert.deepEqual(dispatched(e.handle(wake(0, 2))), [0]);
-    const r3 = e.handle(attemptEnded(0, 3, State.failure));
+    assert.deepEqual(dispatched(drive(e, wake(0, 2))), [0]);
+    const r3 = drive(e, attemptEnded(0, 3, State.failure));
     assert.equal(e.nodeState(0), State.failure);
     assert.equal(e.nodeState(1), State.notrunnable);
     assert.deepEqual(runStates(r3), [State.failure]);
@@ -88,19 +100,19 @@ describe('RunEngine', () => {
 
   it('ignores late, duplicate and stale results', () => {
     const e = new RunEngine(graphOf(1, []), opts);
-    e.handle(start());
-    assert.deepEqual(e.handle(attemptEnded(0, 7, State.success)), [], 'wrong attempt');
-    e.handle(cancel());
-    assert.deepEqual(e.handle(attemptEnded(0, 1, State.success)), [], 'after cancel');
-    assert.deepEqual(e.handle(wake(0, 1)), []);
+    drive(e, start());
+    assert.deepEqual(drive(e, attemptEnded(0, 7, State.success)), [], 'wrong attempt');
+    drive(e, cancel());
+    assert.deepEqual(drive(e, attemptEnded(0, 1, State.success)), [], 'after cancel');
+    assert.deepEqual(drive(e, wake(0, 1)), []);
     assert.equal(e.nodeState(0), State.canceled);
   });
 
   it('cancel gives unfinished nodes the run state and aborts running ones', () => {
     const e = new RunEngine(graphOf(3, [[0, 1]]), opts);
-    e.handle(start());
-    e.handle(attemptEnded(2, 1, State.success));
-    const cmds = e.handle(cancel());
+    drive(e, start());
+    drive(e, attemptEnded(2, 1, State.success));
+    const cmds = drive(e, cancel());
     assert.deepEqual(
       cmds.filter((c) => c.type === 'abort').map((c) => c.node),
       [0],
@@ -110,13 +122,13 @@ describe('RunEngine', () => {
       [State.canceled, State.canceled, State.success],
     );
     assert.equal(e.runState, State.canceled);
-    assert.deepEqual(e.handle(cancel()), [], 'cancel twice is a no-op');
+    assert.deepEqual(drive(e, cancel()), [], 'cancel twice is a no-op');
   });
 
   it('a graph timeout marks unfinished nodes timeout', () => {
     const e = new RunEngine(graphOf(2, [[0, 1]]), opts);
-    e.handle(start());
-    e.handle(graphTimeout());
+    drive(e, start());
+    drive(e, graphTimeout());
     assert.equal(e.nodeState(0), State.timeout);
     assert.equal(e.nodeState(1), State.timeout);
     assert.equal(e.runState, State.timeout);
@@ -131,22 +143,22 @@ describe('RunEngine', () => {
       ]),
       opts,
     );
-    e.handle(start());
-    e.handle(attemptEnded(0, 1, State.success));
-    e.handle(attemptEnded(3, 1, State.success));
-    e.handle(attemptEnded(1, 1, State.failure));
+    drive(e, start());
+    drive(e, attemptEnded(0, 1, State.success));
+    drive(e, attemptEnded(3, 1, State.success));
+    drive(e, attemptEnded(1, 1, State.failure));
     assert.equal(e.runState, State.failure);
-    const cmds = e.handle(retry());
+    const cmds = drive(e, retry());
     assert.deepEqual(dispatched(cmds), [1]);
     assert.equal(e.runState, State.running);
-    e.handle(attemptEnded(1, 1, State.success));
-    assert.deepEqual(runStates(e.handle(attemptEnded(2, 1, State.success))), [State.success]);
-    assert.deepEqual(e.handle(retry()), [], 'a successful run has nothing to retry');
+    drive(e, attemptEnded(1, 1, State.success));
+    assert.deepEqual(runStates(drive(e, attemptEnded(2, 1, State.success))), [State.success]);
+    assert.deepEqual(drive(e, retry()), [], 'a successful run has nothing to retry');
   });
 
   it('an empty graph succeeds at once', () => {
     const e = new RunEngine(graphOf(0, []), opts);
-    assert.deepEqual(runStates(e.handle(start())), [State.running, State.success]);
+    assert.deepEqual(runStates(drive(e, start())), [State.running, State.success]);
   });
 
   it('resumes a persisted run: re-attaches running nodes, dispatches ready ones', () => {
@@ -168,7 +180,7 @@ describe('RunEngine', () => {
       },
       opts,
     );
-    const cmds = e.handle(resume());
+    const cmds = drive(e, resume());
     assert.deepEqual(
       cmds.filter((c) => c.type === 'dispatch'),
       [
@@ -176,9 +188,9 @@ describe('RunEngine', () => {
         { type: 'dispatch', node: 2, attempt: 1 },
       ],
     );
-    e.handle(attemptEnded(1, 1, State.success));
-    e.handle(attemptEnded(2, 1, State.success));
-    assert.deepEqual(runStates(e.handle(attemptEnded(3, 1, State.success))), [State.success]);
+    drive(e, attemptEnded(1, 1, State.success));
+    drive(e, attemptEnded(2, 1, State.success));
+    assert.deepEqual(runStates(drive(e, attemptEnded(3, 1, State.success))), [State.success]);
   });
 
   it('resuming a run that never started starts it', () => {
@@ -187,7 +199,7 @@ describe('RunEngine', () => {
       { runState: State.initial, nodes: [{ state: State.initial, attempts: 0 }] },
       opts,
     );
-    assert.deepEqual(dispatched(e.handle(resume())), [0]);
+    assert.deepEqual(dispatched(drive(e, resume())), [0]);
   });
 
   it('depends: a failure handler runs on failure, the success path is skipped, the run fails', () => {
@@ -204,10 +216,10 @@ describe('RunEngine', () => {
       ],
     });
     const e = new RunEngine(g, opts);
-    e.handle(start());
-    assert.deepEqual(dispatched(e.handle(attemptEnded(0, 1, State.failure))), [2]);
+    drive(e, start());
+    assert.deepEqual(dispatched(drive(e, attemptEnded(0, 1, State.failure))), [2]);
     assert.equal(e.nodeState(1), State.notrunnable);
-    assert.deepEqual(runStates(e.handle(attemptEnded(2, 1, State.success))), [State.failure]);
+    assert.deepEqual(runStates(drive(e, attemptEnded(2, 1, State.success))), [State.failure]);
   });
 
   it('depends: when the build succeeds the handler is skipped and the run succeeds', () => {
@@ -223,8 +235,8 @@ describe('RunEngine', () => {
       ],
     });
     const e = new RunEngine(g, opts);
-    e.handle(start());
-    const cmds = e.handle(attemptEnded(0, 1, State.success));
+    drive(e, start());
+    const cmds = drive(e, attemptEnded(0, 1, State.success));
     assert.deepEqual(dispatched(cmds), [1]);
     const skipped = cmds.find((c) => c.type === 'nodeState' && c.node === 2);
     assert.deepEqual(skipped, {
@@ -234,7 +246,7 @@ describe('RunEngine', () => {
       attempt: 0,
       error: 'condition "build.failure" is false',
     });
-    assert.deepEqual(runStates(e.handle(attemptEnded(1, 1, State.success))), [State.success]);
+    assert.deepEqual(runStates(drive(e, attemptEnded(1, 1, State.success))), [State.success]);
   });
 
   it('depends: all_done waits for every predecessor, then runs whatever they ended in', () => {
@@ -250,8 +262,8 @@ describe('RunEngine', () => {
       ],
     });
     const e = new RunEngine(g, opts);
-    e.handle(start());
-    assert.deepEqual(dispatched(e.handle(attemptEnded(0, 1, State.failure))), []);
-    assert.deepEqual(dispatched(e.handle(attemptEnded(1, 1, State.success))), [2]);
+    drive(e, start());
+    assert.deepEqual(dispatched(drive(e, attemptEnded(0, 1, State.failure))), []);
+    assert.deepEqual(dispatched(drive(e, attemptEnded(1, 1, State.success))), [2]);
   });
 });
