@@ -2,6 +2,13 @@
  * The orchestrator's HTTP API as a Fastify instance: `/v1` routes, OpenAPI at /openapi.json,
  * Swagger UI at /apidocs/, /healthz, /metrics, and the UI at /. Every error answers JSON
  * `{code, error, message}`; nothing a client sends can crash the process.
+ *
+ * Every request first goes through the security hooks, in this order (auth.ts,
+ * rate-limit.ts): 1. headers every answer carries (`nosniff`; HSTS over HTTPS); 2. who is
+ * calling (token or client certificate); 3. the rate limit, per principal else per IP; 4. a
+ * request without a principal on a protected route is refused with 401. Refusing after the
+ * rate limit means failed attempts are limited too; refusing in onRequest means no body of an
+ * unauthenticated request is ever read.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -12,16 +19,25 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { identifyHook, requireAuthHook, type Security } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { type ErrorBody, Errors } from './errors.ts';
 import { eventsRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
+import { effectiveRateLimit, rateLimitHook } from './rate-limit.ts';
+import { schedulesRoutes } from './schedules.ts';
 import { sharedSchemas } from './schemas.ts';
+import { redactingLogger } from './secrets.ts';
 import { tasksRoutes } from './tasks.ts';
 import { uiRoutes } from './ui.ts';
 
 export interface AppOptions extends ApiDeps {
+  /** wrapped in a child that redacts credentials and args (secrets.ts) */
   logger: Logger | false;
+  /** authentication and HTTPS, from loadSecurity (auth.ts); none: open plain HTTP */
+  security?: Security;
+  /** requests per minute per client; 0 = none; default: see rate-limit.ts */
+  rateLimit?: number;
   /** largest accepted request body in bytes */
   bodyLimit?: number;
   version?: string;
@@ -29,11 +45,16 @@ export interface AppOptions extends ApiDeps {
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
 
+/** Cached for a year, this host only: a server that answers HTTPS keeps answering it. */
+const HSTS = 'max-age=31536000';
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const { authenticator, https } = options.security ?? { authenticator: null, https: null };
   const app = Fastify({
-    loggerInstance: options.logger || undefined,
+    loggerInstance: options.logger ? redactingLogger(options.logger) : undefined,
     logger: options.logger === false ? false : undefined,
+    https,
     bodyLimit,
     // Slow or stalled clients must not hold sockets forever.
     requestTimeout: 120_000,
@@ -47,6 +68,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // curl -d without a Content-Type sends form encoding: read any body as JSON all the same.
   const json = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('*', { parseAs: 'string' }, json);
+
+  // Security hooks, before any route or the 404 handler is added (see the comment above).
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (_request, reply) => {
+    // raw headers: they also reach the SSE stream, which writes its own head
+    reply.raw.setHeader('x-content-type-options', 'nosniff');
+    if (https) reply.raw.setHeader('strict-transport-security', HSTS);
+  });
+  if (authenticator) {
+    app.addHook('onRequest', identifyHook(authenticator));
+    const stopWatching = authenticator.watch(app.log);
+    app.addHook('onClose', async () => stopWatching());
+  }
+  const perMinute = effectiveRateLimit(options.rateLimit, authenticator !== null);
+  if (perMinute > 0) app.addHook('onRequest', await rateLimitHook(app, perMinute));
+  if (authenticator) app.addHook('onRequest', requireAuthHook());
+  // API answers are never cached (they are live, and may be someone's runs); the UI's files
+  // and Swagger UI's assets set their own Cache-Control.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
 
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setErrorHandler((error: FastifyError & { path?: string }, request, reply) => {
@@ -70,6 +113,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         description: 'gorchestrator-compatible DAG orchestration (DESIGN §3)',
         version: options.version ?? '0.1.0',
       },
+      // Swagger UI's "Authorize" takes a token; without authentication configured it is unused.
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'a token from `baton token create NAME` (needed when the server has tokens)',
+          },
+        },
+      },
+      ...(authenticator ? { security: [{ bearer: [] }] } : {}),
     },
     refResolver: {
       buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`),
@@ -79,6 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(tasksRoutes, { ...options, prefix: '/v1' });
+  await app.register(schedulesRoutes, { ...options, prefix: '/v1' });
   await app.register(eventsRoutes, { ...options, prefix: '/v1' });
   await app.register(healthRoutes, options);
   await app.register(uiRoutes, options);

@@ -12,16 +12,27 @@ export const Errors = {
   BAD_REQUEST: createError('BATON_ERR_BAD_REQUEST', '%s', 400),
   RUN_NOT_FOUND: createError('BATON_ERR_RUN_NOT_FOUND', 'no run with id %s', 404),
   NODE_NOT_FOUND: createError('BATON_ERR_NODE_NOT_FOUND', '%s', 404),
+  SCHEDULE_NOT_FOUND: createError('BATON_ERR_SCHEDULE_NOT_FOUND', 'no schedule with id %s', 404),
   RUN_STATE: createError('BATON_ERR_RUN_STATE', '%s', 409),
   BODY_TOO_LARGE: createError('BATON_ERR_BODY_TOO_LARGE', 'body is larger than %s bytes', 413),
   UNSUPPORTED_MEDIA_TYPE: createError('BATON_ERR_UNSUPPORTED_MEDIA_TYPE', '%s', 415),
   NOT_FOUND: createError('BATON_ERR_NOT_FOUND', 'no route %s %s', 404),
+  UNAUTHORIZED: createError('BATON_ERR_UNAUTHORIZED', '%s', 401),
+  RATE_LIMITED: createError(
+    'BATON_ERR_RATE_LIMITED',
+    'over the limit of %s requests per minute for %s; retry in %s s',
+    429,
+  ),
   UNAVAILABLE: createError('BATON_ERR_UNAVAILABLE', '%s', 503),
   INTERNAL: createError(
     'BATON_ERR_INTERNAL',
     'internal error; see the server log (request %s)',
     500,
   ),
+  // Start-up errors: `baton serve` (startServer) refuses to start with these; they never reach
+  // a client, and 500 is only @fastify/error's placeholder status.
+  INSECURE_BIND: createError('BATON_ERR_INSECURE_BIND', '%s', 500),
+  SECURITY_CONFIG: createError('BATON_ERR_SECURITY_CONFIG', '%s', 500),
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

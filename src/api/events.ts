@@ -3,6 +3,7 @@
  * (its state and every node's), then one `state` event per change, and the stream ends after
  * the run's final state. Subscribing happens before the snapshot is read, so no change falls
  * between the two (a change may appear in both, which is harmless: states are idempotent).
+ * An event's `error` is scrubbed of its node's secret values (secrets.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -11,6 +12,7 @@ import type { RunEvent } from '../orchestrator/bus.ts';
 import type { ApiDeps } from './deps.ts';
 import { Errors } from './errors.ts';
 import { TaskParams } from './schemas.ts';
+import { eventScrubber } from './secrets.ts';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -68,8 +70,9 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, { st
         state: run.state,
         nodes: nodes.map((n) => ({ node: n.node, state: n.state, attempts: n.attempts })),
       });
+      const scrub = eventScrubber(run.document);
       send = (event) => {
-        write('state', event);
+        write('state', scrub ? scrub(event) : event);
         if (event.node === undefined && isFinal(event.state)) close();
       };
       for (const event of buffered) send(event);

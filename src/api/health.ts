@@ -1,7 +1,7 @@
 /** `/healthz` (liveness and readiness: the store answers) and `/metrics` (Prometheus). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { ApiDeps } from './deps.ts';
+import { PrometheusMetrics } from './metrics.ts';
 import { HealthSchema } from './schemas.ts';
 
 export const healthRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (
@@ -29,22 +29,19 @@ export const healthRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (
     },
   );
 
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'baton_' });
-  new Gauge({
-    name: 'baton_active_runs',
-    help: 'runs this process is driving',
-    registers: [registry],
-    collect() {
-      this.set(orchestrator.activeRuns);
-    },
-  });
+  // The server gives the orchestrator a PrometheusMetrics (cli/server.ts); an orchestrator
+  // built without one still answers with the process metrics and its levels.
+  const prometheus =
+    orchestrator.metrics instanceof PrometheusMetrics
+      ? orchestrator.metrics
+      : new PrometheusMetrics();
+  prometheus.watch(() => orchestrator.load());
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics', hide: true } },
     async (_request, reply) => {
-      reply.type(registry.contentType);
-      return registry.metrics();
+      reply.type(prometheus.contentType);
+      return prometheus.scrape();
     },
   );
 };

@@ -25,6 +25,7 @@ import {
   TaskParams,
   type TaskSummary,
 } from './schemas.ts';
+import { maskOutputs, RunSecrets, scrub } from './secrets.ts';
 
 const errorRef = Type.Ref('Error');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -38,6 +39,11 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       schema: {
         summary: 'Submit a gorch document; the run starts at once',
         body: SubmitBody,
+        querystring: Type.Object({
+          input: Type.Optional(
+            Type.Array(Type.String(), { description: 'a run input as NAME=VALUE (repeatable)' }),
+          ),
+        }),
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 200 })) }),
         response: { 202: Type.Ref('TaskId'), 400: errorRef, 413: errorRef, 415: errorRef },
       },
@@ -48,7 +54,11 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     async (request, reply) => {
       let graph: ReturnType<typeof parseDocument>;
       try {
-        graph = parseDocument(request.body, { ...limits, engines: orchestrator.engines });
+        graph = parseDocument(request.body, {
+          ...limits,
+          engines: orchestrator.engines,
+          values: inputValues((request.query as { input?: string | string[] }).input),
+        });
       } catch (err) {
         if (err instanceof DocumentError) throw documentError(err);
         throw err;
@@ -138,7 +148,10 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       const { id, n } = request.params;
       try {
         const log = await orchestrator.nodeLog(id, n);
-        return reply.type('text/plain; charset=utf-8').send(log);
+        // a task may print its own args: their secret values do not leave the server
+        const run = await store.getRun(id);
+        const masked = run ? scrub(log, new RunSecrets(run.document).node(n).values) : log;
+        return reply.type('text/plain; charset=utf-8').send(masked);
       } catch (err) {
         if (err instanceof RunNotFoundError) throw new Errors.RUN_NOT_FOUND(id);
         if (err instanceof NodeNotFoundError) throw new Errors.NODE_NOT_FOUND(err.message);
@@ -163,6 +176,22 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     },
   );
 };
+
+/** `?input=k=v&input=k2=v2` as values; undefined when none are given. */
+function inputValues(input: string | string[] | undefined): Record<string, string> | undefined {
+  if (input === undefined) return undefined;
+  const values: Record<string, string> = {};
+  for (const pair of Array.isArray(input) ? input : [input]) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      throw new Errors.BAD_REQUEST(
+        `querystring.input: expected NAME=VALUE, got ${JSON.stringify(pair)}`,
+      );
+    }
+    values[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return values;
+}
 
 async function runAction(action: () => Promise<void>, id: string): Promise<void> {
   try {
@@ -194,27 +223,35 @@ export function summaryOf(run: RunSummary): TaskSummary {
   };
 }
 
-/** The stored document with each node's live record merged in. */
+/**
+ * The stored document with each node's live record merged in, secrets masked (secrets.ts):
+ * the stored document keeps the real values, which only dispatch reads.
+ */
 export function detailOf(run: RunRecord, nodes: NodeRecord[]) {
   const document = JSON.parse(run.document) as NormalizedDocument;
+  const secrets = new RunSecrets(document);
   return {
     id: run.id,
     ...document,
+    ...secrets.inputs(),
     state: run.state,
     created_date: iso(run.createdAt),
     start_date: iso(run.startedAt),
     stop_date: iso(run.stoppedAt),
-    error: run.error,
+    error: run.error === null ? null : scrub(run.error, secrets.allValues()),
     nodes: document.nodes.map((node, i) => {
       const live = nodes[i];
+      const { args, listed, values } = secrets.node(i);
+      const error = live?.error ?? null;
       return {
         ...node,
-        output: { ...node.output, ...live?.output },
+        args,
+        output: maskOutputs({ ...node.output, ...live?.output }, listed),
         state: live?.state ?? State.initial,
         attempts: live?.attempts ?? 0,
         start_date: iso(live?.startedAt ?? null),
         stop_date: iso(live?.stoppedAt ?? null),
-        error: live?.error ?? null,
+        error: error === null ? null : scrub(error, values),
       };
     }),
   };

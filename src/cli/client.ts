@@ -87,6 +87,19 @@ export class BatonClient {
     return this.#request('GET', path) as Promise<T>;
   }
 
+  /** Any other call: `body` sent as JSON; an empty answer (a 204) resolves undefined. */
+  async send<T = Record<string, unknown>>(method: string, path: string, body?: unknown) {
+    const res = await this.#fetch(
+      method,
+      path,
+      body === undefined ? undefined : JSON.stringify(body),
+      body === undefined ? {} : { 'content-type': 'application/json' },
+    );
+    if (!res.ok) throw await toApiError(res);
+    const text = await res.text();
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
   list(query: { limit?: number; cursor?: string; state?: string } = {}): Promise<RunPage> {
     const params = new URLSearchParams();
     if (query.limit !== undefined) params.set('limit', String(query.limit));

@@ -8,12 +8,21 @@
  * http:                    # gorchestrator's listener section (serve and executor)
  *   bind_address: 127.0.0.1
  *   bind_port: 8080
- *   scheme: http           # https: executor only (baton serve speaks plain HTTP)
- *   certificate: cert.pem  # executor: replaces executor.pem from `tls`
+ *   scheme: http           # serve: https needs certificate and key
+ *   certificate: cert.pem  # serve: HTTPS with it; executor: replaces executor.pem from `tls`
  *   key: key.pem
+ *   rate_limit: 6000       # serve: requests per minute per client, 0 for none
+ * auth:                    # serve: who may call the API (src/api/auth.ts)
+ *   tokens_file: tokens.yaml   # [{name, sha256}], see `baton token create`
+ *   client_ca: ca.pem          # HTTPS: client certificates it signed authenticate as their CN
  * executors:               # serve; gorchestrator's `executor: {url}` is the one named default
  *   - {name: default, url: https://localhost:8585}
- * log: {level: info, output: {level: debug, path: stderr}, hook: []}  # hooks: accepted, unused
+ * log:                    # level, or gorchestrator's output.level
+ *   level: info
+ *   hook:                  # extra outputs (gorchestrator's logrus hooks), observability/log-hooks.ts
+ *     - {type: syslog, address: '127.0.0.1:514', protocol: udp, facility: local0, tag: baton}
+ *     - {type: logstash, address: '127.0.0.1:5000', protocol: tcp, level: debug}
+ * otlp: {endpoint: http://127.0.0.1:4318}   # serve: OpenTelemetry traces over OTLP/HTTP
  * server: http://127.0.0.1:8080   # client commands (list, show, run, ...)
  * token: s3cret                   # sent as Authorization: Bearer
  * data: ./data                    # serve: SQLite directory; executor: its task records
@@ -31,6 +40,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describeValue } from '../graph/errors.ts';
+import {
+  DEFAULT_PORTS,
+  LOG_HOOK_PROTOCOLS,
+  LOG_HOOK_TYPES,
+  type LogHook,
+  parseAddress,
+  SYSLOG_FACILITIES,
+} from '../observability/log-hooks.ts';
 import { UsageError } from './documents.ts';
 import type { ExecutorConfig } from './server.ts';
 
@@ -60,6 +77,16 @@ export interface Config {
   sshConfig?: string;
   executors?: ExecutorConfig[];
   logLevel?: LogLevel;
+  /** `log.hook`: syslog and logstash outputs */
+  logHooks?: LogHook[];
+  /** serve: OTLP/HTTP collector for traces (`otlp.endpoint`, BATON_OTLP_ENDPOINT) */
+  otlpEndpoint?: string;
+  /** serve: requests per minute per client (http.rate_limit) */
+  rateLimit?: number;
+  /** serve: API tokens file (auth.tokens_file) */
+  tokensFile?: string;
+  /** serve: CA of accepted client certificates (auth.client_ca) */
+  clientCa?: string;
 }
 
 /** Environment variables read by `loadConfig`, for help texts. */
@@ -74,6 +101,9 @@ export const ENVIRONMENT: ReadonlyArray<readonly [name: string, meaning: string]
   ['BATON_TLS', 'directory written by `baton certs`'],
   ['BATON_EXECUTORS', 'executors of serve: NAME=URL,NAME=URL'],
   ['BATON_LOG_LEVEL', 'trace, debug, info, warn, error, fatal or silent'],
+  ['BATON_OTLP_ENDPOINT', 'OTLP/HTTP collector for the traces of serve, http://host:4318'],
+  ['BATON_TOKENS_FILE', 'API tokens file of serve (see `baton token`)'],
+  ['BATON_RATE_LIMIT', 'requests per minute per client of serve, 0 for none'],
 ];
 
 /**
@@ -125,6 +155,8 @@ export function parseConfig(raw: unknown, source: string): Config {
     'tls',
     'artifacts',
     'ssh_config',
+    'otlp',
+    'auth',
   ]);
   const config: Config = { file: source };
 
@@ -136,12 +168,21 @@ export function parseConfig(raw: unknown, source: string): Config {
       'certificate',
       'key',
       'scheme',
+      'rate_limit',
     ]);
     config.host = at.optional(fields, 'http.bind_address', at.string);
     config.port = at.optional(fields, 'http.bind_port', at.port);
     config.certificate = at.optional(fields, 'http.certificate', at.path);
     config.key = at.optional(fields, 'http.key', at.path);
     config.scheme = at.optional(fields, 'http.scheme', at.scheme);
+    config.rateLimit = at.optional(fields, 'http.rate_limit', at.count);
+  }
+
+  const auth = top.get('auth');
+  if (auth !== undefined) {
+    const fields = at.object(auth, 'auth', ['tokens_file', 'client_ca']);
+    config.tokensFile = at.optional(fields, 'auth.tokens_file', at.path);
+    config.clientCa = at.optional(fields, 'auth.client_ca', at.path);
   }
 
   const single = top.get('executor');
@@ -178,9 +219,17 @@ export function parseConfig(raw: unknown, source: string): Config {
     }
     config.logLevel = at.optional(fields, 'log.level', at.logLevel) ?? outputLevel;
     const hook = fields.get('hook');
-    if (hook !== undefined && hook !== null && !Array.isArray(hook)) {
-      at.fail('log.hook', 'a list of hooks', hook);
+    if (hook !== undefined && hook !== null) {
+      if (!Array.isArray(hook)) at.fail('log.hook', 'a list of hooks', hook);
+      const hooks = hook.map((item, i) => at.logHook(item, `log.hook[${i}]`));
+      if (hooks.length > 0) config.logHooks = hooks;
     }
+  }
+
+  const otlp = top.get('otlp');
+  if (otlp !== undefined && otlp !== null) {
+    const fields = at.object(otlp, 'otlp', ['endpoint']);
+    config.otlpEndpoint = at.optional(fields, 'otlp.endpoint', at.otlpEndpoint);
   }
 
   config.server = at.optional(top, 'server', at.serverUrl);
@@ -210,6 +259,9 @@ function applyEnvironment(config: Config, env: NodeJS.ProcessEnv): void {
   set('db', read('BATON_DB', fields.dbUrl));
   set('tls', read('BATON_TLS', fields.string));
   set('logLevel', read('BATON_LOG_LEVEL', fields.logLevel));
+  set('otlpEndpoint', read('BATON_OTLP_ENDPOINT', fields.otlpEndpoint));
+  set('tokensFile', read('BATON_TOKENS_FILE', fields.string));
+  set('rateLimit', read('BATON_RATE_LIMIT', fields.count));
   set(
     'executors',
     read('BATON_EXECUTORS', function (this: Fields, value) {
@@ -321,6 +373,15 @@ class Fields {
     return n;
   }
 
+  /** A whole number >= 0 (a number, or digits in a string as variables give them). */
+  count(value: unknown, path: string): number {
+    const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+      this.fail(path, 'a whole number >= 0', value);
+    }
+    return n;
+  }
+
   scheme(value: unknown, path: string): 'http' | 'https' {
     if (value !== 'http' && value !== 'https') this.fail(path, '"http" or "https"', value);
     return value;
@@ -359,6 +420,73 @@ class Fields {
     return normalizeExecutorUrl(value as string);
   }
 
+  otlpEndpoint(value: unknown, path: string): string {
+    this.url(value, path, ['http:', 'https:'], 'http://127.0.0.1:4318');
+    return (value as string).replace(/\/+$/, '');
+  }
+
+  oneOf<T extends string>(value: unknown, path: string, choices: readonly T[]): T {
+    const text = typeof value === 'string' ? value.toLowerCase() : value;
+    if (!(choices as readonly unknown[]).includes(text)) {
+      this.fail(path, `one of ${choices.map((c) => `"${c}"`).join(', ')}`, value);
+    }
+    return text as T;
+  }
+
+  /**
+   * A `log.hook` entry as gorchestrator's files write it (`URL` for the address, as its
+   * sample does) or as Baton's docs do (`address`).
+   */
+  logHook(value: unknown, path: string): LogHook {
+    const fields = this.object(value, path, [
+      'type',
+      'address',
+      'url',
+      'protocol',
+      'facility',
+      'tag',
+      'level',
+    ]);
+    const type = this.oneOf(fields.get('type'), `${path}.type`, LOG_HOOK_TYPES);
+    if (fields.has('address') && fields.has('url')) {
+      this.fail(`${path}.address`, 'either "address" or "url", not both', fields.get('url'));
+    }
+    const key = fields.has('url') ? 'url' : 'address';
+    const address = this.string(fields.get(key), `${path}.${key}`);
+    const parsed = parseAddress(address, DEFAULT_PORTS[type]);
+    if (!parsed) {
+      const form = DEFAULT_PORTS[type] ? 'HOST[:PORT]' : 'HOST:PORT';
+      this.fail(`${path}.${key}`, `an address ${form}, e.g. 127.0.0.1:5000`, address);
+    }
+    const protocol = this.oneOf(
+      fields.get('protocol') ?? (type === 'syslog' ? 'udp' : 'tcp'),
+      `${path}.protocol`,
+      LOG_HOOK_PROTOCOLS,
+    );
+    const level = this.optional(fields, `${path}.level`, this.logLevel);
+    const common = { ...parsed, protocol, ...(level === undefined ? {} : { level }) };
+    if (type === 'logstash') {
+      for (const extra of ['facility', 'tag']) {
+        if (fields.has(extra)) {
+          throw new ConfigError(
+            `${this.source}: ${path}.${extra}: not a field of a logstash hook; expected type, address, protocol, level`,
+          );
+        }
+      }
+      return { type, ...common };
+    }
+    const facility = this.oneOf(
+      fields.get('facility') ?? 'user',
+      `${path}.facility`,
+      Object.keys(SYSLOG_FACILITIES),
+    );
+    const tag = this.optional(fields, `${path}.tag`, this.string) ?? 'baton';
+    if (!/^[\x21-\x7e]{1,48}$/.test(tag)) {
+      this.fail(`${path}.tag`, 'at most 48 printable ASCII characters without spaces', tag);
+    }
+    return { type, ...common, facility, tag };
+  }
+
   dbUrl(value: unknown, path: string): string {
     this.url(value, path, ['postgres:', 'postgresql:'], 'postgres://user@host:5432/baton');
     return value as string;
@@ -387,7 +515,8 @@ export function serverUrl(config: Config, flag?: string): string {
     let host = config.host ?? '127.0.0.1';
     if (host === '0.0.0.0' || host === '::' || host === '[::]') host = '127.0.0.1';
     if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
-    return `${config.scheme ?? 'http'}://${host}:${config.port ?? 8080}`;
+    const tls = config.certificate !== undefined && config.key !== undefined;
+    return `${config.scheme ?? (tls ? 'https' : 'http')}://${host}:${config.port ?? 8080}`;
   }
   return 'http://127.0.0.1:8080';
 }

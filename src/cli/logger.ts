@@ -1,15 +1,74 @@
-/** pino, pretty on a terminal and JSON otherwise (so log shippers get structured lines). */
+/**
+ * pino, pretty on a terminal and JSON otherwise (so log shippers get structured lines), plus
+ * the configuration's `log.hook` outputs (syslog, logstash; see observability/log-hooks.ts).
+ * Without hooks the console is written from the main thread as before; with hooks, console
+ * and hooks are pino transport targets in one worker thread, each with its own level.
+ */
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { hookTargets, type LogHook } from '../observability/log-hooks.ts';
 
-export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
+export interface CreateLoggerOptions {
+  level?: string;
+  pretty?: boolean;
+  /** syslog and logstash outputs (configuration `log.hook`) */
+  hooks?: readonly LogHook[];
+  /** false: no console output, hooks only (tests) */
+  console?: boolean;
+}
+
+type Transport = ReturnType<typeof pino.transport>;
+const transports = new WeakMap<Logger, Transport>();
+
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const pretty = options.pretty ?? (process.stdout.isTTY === true && !process.env.CI);
-  const base: LoggerOptions = { level: options.level ?? process.env.BATON_LOG_LEVEL ?? 'info' };
-  if (!pretty) return pino(base);
-  return pino({
-    ...base,
-    transport: {
-      target: 'pino-pretty',
-      options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' },
-    },
+  const level = options.level ?? process.env.BATON_LOG_LEVEL ?? 'info';
+  const hooks = options.hooks ?? [];
+  const toConsole = options.console !== false && level !== 'silent';
+  const base: LoggerOptions = { level };
+  if (hooks.length === 0) {
+    if (!toConsole) return pino({ level: 'silent' });
+    if (!pretty) return pino(base);
+    return pino({
+      ...base,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' },
+      },
+    });
+  }
+  const targets: Array<{ target: string; level: string; options: object }> = [];
+  if (toConsole) {
+    targets.push(
+      pretty
+        ? {
+            target: 'pino-pretty',
+            level,
+            options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' },
+          }
+        : { target: 'pino/file', level, options: { destination: 1 } },
+    );
+  }
+  targets.push(...hookTargets(hooks, level === 'silent' ? 'info' : level));
+  // The logger lets through what the most talkative output wants; each target filters.
+  const lowest = targets.reduce((low, t) =>
+    pino.levels.values[t.level] < pino.levels.values[low.level] ? t : low,
+  ).level;
+  const transport = pino.transport({ targets });
+  const logger = pino({ level: lowest }, transport);
+  transports.set(logger, transport);
+  return logger;
+}
+
+/**
+ * Sends what the outputs still hold and stops the transport worker (tests; a process that
+ * exits needs not: pino flushes on exit).
+ */
+export function closeLogger(logger: Logger): Promise<void> {
+  const transport = transports.get(logger);
+  if (!transport) return Promise.resolve();
+  transports.delete(logger);
+  return new Promise((resolve) => {
+    transport.once('close', () => resolve());
+    transport.end();
   });
 }

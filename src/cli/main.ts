@@ -11,6 +11,7 @@ import { exitCodeFor } from './commands/common.ts';
 import { registerDocumentCommands } from './commands/documents.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRunCommands } from './commands/runs.ts';
+import { registerScheduleCommands } from './commands/schedules.ts';
 import { registerServiceCommands } from './commands/services.ts';
 import { ENVIRONMENT } from './config.ts';
 
@@ -51,6 +52,7 @@ export function program(): Command {
   cli.commandsGroup('Runs:');
   registerRun(cli);
   registerRunCommands(cli);
+  registerScheduleCommands(cli);
   cli.commandsGroup('Documents:');
   registerDocumentCommands(cli);
   cli.commandsGroup('Services:');

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { buildApp } from '../api/app.ts';
+import { loadSecurity } from '../api/auth.ts';
+import { PrometheusMetrics } from '../api/metrics.ts';
+import { redactingLogger } from '../api/secrets.ts';
 import { createExecutorClient, type ExecutorClient } from '../executor/client.ts';
 import type { Limits } from '../graph/parse.ts';
 import { EventBus } from '../orchestrator/bus.ts';
@@ -18,6 +21,7 @@ import {
 import { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { Replica } from '../orchestrator/replica.ts';
 import { nilRunner, sleepRunner, type TaskRunner } from '../orchestrator/runners.ts';
+import { Scheduler } from '../orchestrator/scheduler.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
@@ -49,6 +53,26 @@ export interface ServerOptions {
   executors?: ExecutorConfig[];
   /** directory written by `baton certs`: mutual TLS to https executors */
   tlsDir?: string;
+  /**
+   * OpenTelemetry traces to this OTLP/HTTP collector (http://host:4318, or a full
+   * .../v1/traces URL); without it no OpenTelemetry code is loaded
+   */
+  otlpEndpoint?: string;
+  /** traces: how long finished spans wait to be sent in a batch (default 5 s) */
+  otlpFlushMs?: number;
+  /**
+   * API bearer tokens: a JSON or YAML list of {name, sha256} (see `baton token`), reloaded
+   * when it changes. With tokens or a client CA, /v1 needs authentication (src/api/auth.ts);
+   * without either, the API is open and only a loopback host is allowed.
+   */
+  tokensFile?: string;
+  /** serve HTTPS with this PEM certificate and key */
+  certFile?: string;
+  keyFile?: string;
+  /** HTTPS only: a client certificate signed by this PEM CA authenticates as its CN */
+  clientCaFile?: string;
+  /** requests per minute per client; 0 = none; default 6000 with authentication, else none */
+  rateLimit?: number;
 }
 
 export interface ExecutorConfig {
@@ -102,6 +126,8 @@ export interface RunningServer {
   /** how many unfinished runs were resumed at start */
   resumed: number;
   replica: Replica;
+  /** fires schedules (every replica runs one; the store's claims share the work) */
+  scheduler: Scheduler;
   close(): Promise<void>;
 }
 
@@ -118,6 +144,7 @@ async function openStore(options: ServerOptions): Promise<Store> {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // Configuration errors first, before anything is opened.
+  const security = loadSecurity(options);
   const pool = executorPool(options.executors ?? [], options.tlsDir);
   const remote = executorRunner(pool);
   const runners = new Map<string, TaskRunner>([
@@ -128,12 +155,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const store = await openStore(options);
   const bus = new EventBus();
-  const logger = options.logger || pino({ level: 'silent' });
+  // secrets.ts: no credentials or secret args in the orchestrator's log lines either
+  const logger = options.logger ? redactingLogger(options.logger) : pino({ level: 'silent' });
+  // Observability: prom-client metrics (served by api/health.ts), traces only when asked for.
+  const metrics = new PrometheusMetrics();
+  const tracer = options.otlpEndpoint
+    ? new (await import('../observability/otel.ts')).OtelTracer({
+        endpoint: options.otlpEndpoint,
+        logger,
+        flushMs: options.otlpFlushMs,
+      })
+    : undefined;
   const orchestrator = new Orchestrator({
     store,
     bus,
     runners,
     logger,
+    metrics,
+    tracer,
     leaseMs: options.leaseMs,
     defaultGraphTimeout: options.defaultGraphTimeout,
     onFatal: options.onFatal,
@@ -146,6 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     retentionMs: options.retentionMs,
   });
+  const scheduler = new Scheduler({ orchestrator, store, logger, limits: options.limits });
   const app = await buildApp({
     orchestrator,
     control: replica,
@@ -154,17 +194,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limits: options.limits ?? {},
     logger: options.logger,
     bodyLimit: options.bodyLimit,
+    security,
+    rateLimit: options.rateLimit,
   });
   const close = async () => {
+    await scheduler.stop();
     await app.close();
     await replica.drain(options.drainMs ?? 0);
     await replica.stop();
     await orchestrator.stop();
+    await tracer?.shutdown();
     await store.close();
     await Promise.all([...pool.clients.values()].map((client) => client.close()));
   };
   try {
     const resumed = await replica.start();
+    scheduler.start();
     const address = await app.listen({ host: options.host, port: options.port });
     let closing: Promise<void> | undefined;
     return {
@@ -174,6 +219,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store,
       resumed,
       replica,
+      scheduler,
       close: () => {
         closing ??= close();
         return closing;

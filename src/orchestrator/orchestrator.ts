@@ -7,11 +7,12 @@
  * Events for live views are published after the commit too.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
+import type { Level, Logger } from 'pino';
 import { RunEngine } from '../engine/engine.ts';
 import {
-  admit,
   type AttemptResult,
+  admit,
   attemptEnded,
   type Command,
   type EngineEvent,
@@ -33,7 +34,9 @@ import type {
 } from '../store/store.ts';
 import { resolveArgs } from './attributes.ts';
 import type { EventBus, RunEvent } from './bus.ts';
+import { noMetrics, type RunLoad, type RunMetrics } from './metrics.ts';
 import type { AttemptOutcome, TaskRunner } from './runners.ts';
+import { noTracer, type RunTracer } from './tracing.ts';
 
 export interface OrchestratorOptions {
   store: Store;
@@ -59,6 +62,9 @@ export interface OrchestratorOptions {
   replicaId?: string;
   /** how long a lease lasts without renewal: a dead replica's runs move after about this */
   leaseMs?: number;
+  /** observability: metrics and trace sinks (no-ops by default) */
+  metrics?: RunMetrics;
+  tracer?: RunTracer;
 }
 
 interface ActiveRun {
@@ -76,6 +82,8 @@ interface ActiveRun {
   /** abort handle of each node's current attempt */
   attempts: Map<number, AbortController>;
   timers: Set<ReturnType<typeof setTimeout>>;
+  /** observability: when each node became ready (performance.now()), until it is dispatched */
+  readyAt: Map<number, number>;
 }
 
 interface Submission {
@@ -148,7 +156,29 @@ export class Orchestrator {
       readLog: async () => '',
       replicaId: `replica-${randomUUID()}`,
       leaseMs: 5000,
+      metrics: noMetrics,
+      tracer: noTracer,
     });
+  }
+
+  /** observability: where this orchestrator reports its metrics */
+  get metrics(): RunMetrics {
+    return this.#o.metrics;
+  }
+
+  /** observability: levels read when metrics are scraped; O(active runs) */
+  load(): RunLoad {
+    const inFlight = new Map<string, number>();
+    for (const engine of this.#o.runners.keys()) inFlight.set(engine, 0);
+    let dispatchQueue = 0;
+    for (const run of this.#runs.values()) {
+      dispatchQueue += run.readyAt.size;
+      for (const node of run.attempts.keys()) {
+        const { engine } = run.graph.nodes[node];
+        inFlight.set(engine, (inFlight.get(engine) ?? 0) + 1);
+      }
+    }
+    return { activeRuns: this.#runs.size, dispatchQueue, inFlight };
   }
 
   get engines(): ReadonlySet<string> {
@@ -237,6 +267,7 @@ export class Orchestrator {
     this.#batch.changes.delete(id);
     for (const timer of run.timers) clearTimeout(timer);
     for (const controller of run.attempts.values()) controller.abort(new Detached());
+    this.#o.tracer.runLeft(id); // observability
   }
 
   /**
@@ -316,7 +347,17 @@ export class Orchestrator {
       if (n.output) active.outputs[n.node] = n.output;
       active.started[n.node] = n.startedAt ?? 0;
     }
-    if (runState === State.running) this.#armGraphTimeout(active);
+    if (runState === State.running) {
+      this.#armGraphTimeout(active);
+      // observability: a new run span on this replica (not continuous across a takeover)
+      this.#o.tracer.runStarted({
+        id,
+        name: graph.name,
+        nodes: graph.nodes.length,
+        startedAt: startedAt ?? this.#o.now(),
+        resumed: true,
+      });
+    }
     return active;
   }
 
@@ -330,6 +371,7 @@ export class Orchestrator {
       started: new Float64Array(graph.nodes.length),
       attempts: new Map(),
       timers: new Set(),
+      readyAt: new Map(),
     };
     this.#runs.set(id, active);
     return active;
@@ -363,10 +405,15 @@ export class Orchestrator {
         if (c.state === State.success) change.output = run.outputs[c.node] ?? null;
         changesOf(batch, run.id).nodes.push(change);
         batch.events.push(eventOf(run, now, c.state, c.node, c.attempt, c.error));
+        this.#observeNodeState(run, c.node, c.state, c.attempt, c.error);
         return;
       }
       case 'bulkNodes':
         changesOf(batch, run.id).bulk = { from: c.from, to: c.to };
+        // observability: the engine moves nodes in bulk only at run start, when all are initial
+        for (const [engine, count] of countByEngine(run.graph)) {
+          this.#o.metrics.nodeState(engine, stateName(c.to), count);
+        }
         return;
       case 'runState': {
         const changes = changesOf(batch, run.id);
@@ -383,9 +430,11 @@ export class Orchestrator {
           batch.effects.push(() => this.#retire(run));
         }
         batch.events.push(eventOf(run, now, c.state));
+        this.#observeRunState(run, c.state, now);
         return;
       }
       case 'ready':
+        run.readyAt.set(c.node, performance.now()); // observability: dispatch latency from here
         // no limits yet: admitted at once (the engine has returned, so feeding it is safe)
         this.#feed(run, admit(c.node, c.attempt));
         return;
@@ -398,6 +447,10 @@ export class Orchestrator {
         );
         return;
       case 'wakeAfter':
+        this.#nodeLog(run, c.node, 'info')?.info(
+          { attempt: c.attempt + 1, delay_ms: Math.round(c.delayMs) },
+          'retrying after backoff',
+        );
         batch.effects.push(() =>
           this.#after(run, c.delayMs, () => this.#feed(run, wake(c.node, c.attempt))),
         );
@@ -406,6 +459,8 @@ export class Orchestrator {
   }
 
   #dispatch(run: ActiveRun, nodeId: number, attempt: number, reattach: boolean): void {
+    const readyAt = run.readyAt.get(nodeId); // observability
+    run.readyAt.delete(nodeId);
     if (this.#stopped || this.#runs.get(run.id) !== run) return;
     const node = resolveArgs(run.graph, run.graph.nodes[nodeId], run.outputs);
     const runner = this.#o.runners.get(node.engine);
@@ -417,9 +472,11 @@ export class Orchestrator {
       // Only the current attempt of a still-running node may record outputs.
       if (run.engine.nodeState(nodeId) !== State.running || run.engine.attempts(nodeId) !== attempt)
         return;
+      this.#observeAttemptEnd(run, nodeId, attempt, outcome.state, outcome.error);
       if (outcome.output) run.outputs[nodeId] = outcome.output;
       this.#feed(run, attemptEnded(nodeId, attempt, outcome.state as AttemptResult, outcome.error));
     };
+    this.#observeDispatch(run, nodeId, attempt, reattach, readyAt);
     if (!runner) {
       finish({ state: State.failure, error: `no runner for engine "${node.engine}"` });
       return;
@@ -496,7 +553,9 @@ export class Orchestrator {
       this.#batch = newBatch();
       for (;;) {
         try {
+          const began = performance.now(); // observability
           await this.#o.store.apply([...batch.changes.values()]);
+          this.#o.metrics.committed(performance.now() - began, countChanges(batch));
           break;
         } catch (err) {
           if (!this.#o.store.isTransient(err)) {
@@ -514,6 +573,113 @@ export class Orchestrator {
       for (const effect of batch.effects) effect();
     }
   }
+
+  // ---- observability: logs, metrics and trace spans (sinks from OrchestratorOptions) ----
+
+  /** A logger for lines about one node (run id, node id, node name), if `level` is on. */
+  #nodeLog(run: ActiveRun, node: number, level: Level): Logger | undefined {
+    const { logger } = this.#o;
+    if (!logger.isLevelEnabled(level)) return undefined;
+    return logger.child({ run: run.id, node, name: run.graph.nodes[node].name });
+  }
+
+  #observeRunState(run: ActiveRun, state: number, now: number): void {
+    const name = stateName(state);
+    this.#o.metrics.runState(name);
+    if (state === State.running) {
+      this.#o.tracer.runStarted({
+        id: run.id,
+        name: run.graph.name,
+        nodes: run.graph.nodes.length,
+        startedAt: now,
+        resumed: false,
+      });
+      this.#o.logger.info({ run: run.id, graph: run.graph.name }, 'run started');
+    } else if (isFinal(state)) {
+      this.#o.tracer.runEnded(run.id, name);
+      const level = state === State.success ? 'info' : 'warn';
+      this.#o.logger[level]({ run: run.id, graph: run.graph.name, state: name }, 'run finished');
+    }
+  }
+
+  #observeNodeState(
+    run: ActiveRun,
+    node: number,
+    state: number,
+    attempt: number,
+    error?: string,
+  ): void {
+    this.#o.metrics.nodeState(run.graph.nodes[node].engine, stateName(state), 1);
+    // a ready node that will not be dispatched (cancel, graph timeout) leaves the queue
+    if (isFinal(state)) run.readyAt.delete(node);
+    // A cancel or a graph timeout stops the attempts in flight: this state is their end.
+    if ((state === State.canceled || state === State.timeout) && run.attempts.has(node)) {
+      this.#observeAttemptEnd(run, node, attempt, state, error);
+    } else if (state === State.notrunnable) {
+      this.#nodeLog(run, node, 'debug')?.debug(
+        { state: 'notrunnable', error },
+        'node not runnable',
+      );
+    }
+  }
+
+  #observeDispatch(
+    run: ActiveRun,
+    nodeId: number,
+    attempt: number,
+    reattach: boolean,
+    readyAt: number | undefined,
+  ): void {
+    const { name, engine, target } = run.graph.nodes[nodeId];
+    const latencyMs = readyAt === undefined ? 0 : performance.now() - readyAt;
+    if (readyAt !== undefined && !reattach) this.#o.metrics.dispatched(engine, latencyMs);
+    const startedAt = run.started[nodeId];
+    this.#o.tracer.attemptStarted(run.id, {
+      node: nodeId,
+      name,
+      engine,
+      target,
+      attempt,
+      startedAt,
+      reattach,
+    });
+    this.#nodeLog(run, nodeId, 'debug')?.debug(
+      { engine, target, attempt, latency_ms: Math.round(latencyMs * 1000) / 1000 },
+      reattach ? 're-attaching to a running attempt' : 'dispatching',
+    );
+  }
+
+  #observeAttemptEnd(
+    run: ActiveRun,
+    nodeId: number,
+    attempt: number,
+    state: number,
+    error?: string,
+  ): void {
+    const name = stateName(state);
+    const durationMs = this.#o.now() - run.started[nodeId];
+    this.#o.metrics.attemptEnded(run.graph.nodes[nodeId].engine, name, durationMs);
+    this.#o.tracer.attemptEnded(run.id, nodeId, name, error);
+    const level = state === State.success || state === State.canceled ? 'info' : 'warn';
+    this.#nodeLog(run, nodeId, level)?.[level](
+      { attempt, state: name, duration_ms: durationMs, ...(error === undefined ? {} : { error }) },
+      'attempt ended',
+    );
+  }
+}
+
+/** observability: how many nodes each engine has in a graph. */
+function countByEngine(graph: Graph): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { engine } of graph.nodes) counts.set(engine, (counts.get(engine) ?? 0) + 1);
+  return counts;
+}
+
+/** observability: state changes in one commit (node rows, plus one per run row or bulk move). */
+function countChanges(batch: Batch): number {
+  let n = 0;
+  for (const c of batch.changes.values()) n += c.nodes.length + (c.run ? 1 : 0) + (c.bulk ? 1 : 0);
+  return n;
 }
 
 function changesOf(batch: Batch, runId: string): RunChanges {

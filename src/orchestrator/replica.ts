@@ -184,7 +184,9 @@ export class Replica {
     this.#beating = (async () => {
       try {
         await this.#renew();
-        this.takeovers += await this.#claim();
+        const taken = await this.#claim();
+        this.takeovers += taken;
+        if (taken > 0) this.#o.orchestrator.metrics.takenOver(taken); // observability
       } catch (err) {
         // The store may be restarting: the next heartbeat tries again. If renewals keep
         // failing, the leases expire and other replicas take the runs over.

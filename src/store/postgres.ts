@@ -26,6 +26,15 @@ import {
   listRuns,
   unfinishedRuns,
 } from './postgres/runs.ts';
+import {
+  advanceSchedule,
+  claimDueSchedules,
+  createSchedule,
+  deleteSchedule,
+  getSchedule,
+  listSchedules,
+  setSchedulePaused,
+} from './postgres/schedules.ts';
 import { type Channels, InvalidCursorError, type Store } from './store.ts';
 
 export interface PostgresOptions {
@@ -89,6 +98,17 @@ export async function openPostgresStore(
     releaseRuns: (owner, ids) => use(`releaseRuns ${owner}`, (db) => releaseRuns(db, owner, ids)),
     claimRun: (owner, id, leaseMs) =>
       use(`claimRun ${id}`, (db) => claimRun(db, owner, id, leaseMs)),
+    createSchedule: (schedule) =>
+      use(`createSchedule ${schedule.id}`, (db) => createSchedule(db, schedule)),
+    getSchedule: (id) => use(`getSchedule ${id}`, (db) => getSchedule(db, id)),
+    listSchedules: () => use('listSchedules', (db) => listSchedules(db)),
+    setSchedulePaused: (id, paused, now, error) =>
+      use(`setSchedulePaused ${id}`, (db) => setSchedulePaused(db, id, paused, now, error)),
+    deleteSchedule: (id) => use(`deleteSchedule ${id}`, (db) => deleteSchedule(db, id)),
+    claimDueSchedules: (now, limit) =>
+      use('claimDueSchedules', (db) => claimDueSchedules(db, now, limit)),
+    advanceSchedule: (due) =>
+      use(`advanceSchedule ${due.schedule.id}`, (db) => advanceSchedule(db, due)),
     channels: {
       listen: (channel, onPayload, onGap) =>
         use(`listen ${channel}`, () => listener.listen(channel, onPayload, onGap)),

@@ -23,6 +23,15 @@ import {
   unfinishedRunIds,
   unfinishedRuns,
 } from './sqlite/runs.ts';
+import {
+  advanceSchedule,
+  claimDueSchedules,
+  createSchedule,
+  deleteSchedule,
+  getSchedule,
+  listSchedules,
+  setSchedulePaused,
+} from './sqlite/schedules.ts';
 import { InvalidCursorError, type NewRun, type Store } from './store.ts';
 
 /**
@@ -87,6 +96,29 @@ function sqliteStore(conn: Conn): Store {
     },
     async unfinishedRuns() {
       return use('unfinishedRuns', (conn) => unfinishedRuns(conn));
+    },
+    async createSchedule(schedule) {
+      return use(`createSchedule ${schedule.id}`, (conn) => createSchedule(conn, schedule));
+    },
+    async getSchedule(id) {
+      return use(`getSchedule ${id}`, (conn) => getSchedule(conn, id));
+    },
+    async listSchedules() {
+      return use('listSchedules', (conn) => listSchedules(conn));
+    },
+    async setSchedulePaused(id, paused, now, error) {
+      return use(`setSchedulePaused ${id}`, (conn) =>
+        setSchedulePaused(conn, id, paused, now, error),
+      );
+    },
+    async deleteSchedule(id) {
+      return use(`deleteSchedule ${id}`, (conn) => deleteSchedule(conn, id));
+    },
+    async claimDueSchedules(now, limit) {
+      return use('claimDueSchedules', (conn) => claimDueSchedules(conn, now, limit));
+    },
+    async advanceSchedule(due) {
+      return use(`advanceSchedule ${due.schedule.id}`, (conn) => advanceSchedule(conn, due));
     },
     isTransient,
     async close() {

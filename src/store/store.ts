@@ -134,7 +134,87 @@ export interface Channels {
   notify(channel: string, payload: string): Promise<void>;
 }
 
-export interface Store extends Leases {
+/** What a schedule does about occurrences it missed (downtime, a slow tick): see store/cron.ts. */
+export type Catchup = 'none' | 'last' | 'all';
+
+export interface NewSchedule {
+  id: string;
+  name: string;
+  /** a croner pattern: 5 fields, or 6 with seconds first, or 7 with years last */
+  cron: string;
+  /** IANA time zone the pattern is read in */
+  timezone: string;
+  catchup: Catchup;
+  /** normalized document JSON, as runs store it */
+  document: string;
+  createdAt: number;
+}
+
+export interface ScheduleRecord extends NewSchedule {
+  paused: boolean;
+  /** the next occurrence to fire (epoch ms); null when the pattern has no future occurrence */
+  nextFireAt: number | null;
+  /** the latest occurrence fired */
+  lastFireAt: number | null;
+  /** why the scheduler paused it (its document no longer parses), cleared on resume */
+  error: string | null;
+}
+
+/** A schedule taken by `claimDueSchedules`, with what to fire and where it goes next. */
+export interface DueSchedule {
+  schedule: ScheduleRecord;
+  /** occurrences to fire, oldest first (epoch ms); may be empty (catchup `none`) */
+  occurrences: number[];
+  /** the next occurrence after the claim's `now`, for `advanceSchedule` */
+  nextFireAt: number | null;
+  /** the pattern or time zone no longer works (croner changed): nothing to fire */
+  error?: string;
+}
+
+/**
+ * Schedules (cron + time zone + catchup policy + a document). Firing an occurrence is
+ * submitting a run with the idempotency key `schedule:<id>:<occurrence epoch ms>`, so an
+ * occurrence fired twice (two replicas, a retried claim) still makes one run.
+ *
+ *   due (next_fire_at <= now, not paused, unclaimed)
+ *     ──claimDueSchedules──> claimed until now + SCHEDULE_CLAIM_MS
+ *     ──runs submitted, advanceSchedule──> next_fire_at = the next occurrence, unclaimed
+ *     └─ the claimer dies before advancing: the claim expires and another replica claims the
+ *        same occurrences again (their runs already submitted are not created twice)
+ *
+ * Pausing stops claims; resuming moves next_fire_at to the first occurrence after now (what
+ * was missed while paused is skipped) and clears the error.
+ */
+export interface Schedules {
+  /** Stores a new schedule, its first occurrence being the first after `createdAt`. */
+  createSchedule(schedule: NewSchedule): Promise<ScheduleRecord>;
+  getSchedule(id: string): Promise<ScheduleRecord | undefined>;
+  /** Every schedule, oldest first. */
+  listSchedules(): Promise<ScheduleRecord[]>;
+  /** Pauses (with an optional reason) or resumes; undefined when the schedule does not exist. */
+  setSchedulePaused(
+    id: string,
+    paused: boolean,
+    now: number,
+    error?: string,
+  ): Promise<ScheduleRecord | undefined>;
+  /** false when the schedule did not exist. Runs it fired are kept. */
+  deleteSchedule(id: string): Promise<boolean>;
+  /**
+   * Atomically claims up to `limit` due schedules, earliest due first, and returns the
+   * occurrences each must fire (per its catchup policy, as of `now`). Schedules another
+   * caller is claiming at the same moment are skipped, never returned twice.
+   */
+  claimDueSchedules(now: number, limit: number): Promise<DueSchedule[]>;
+  /**
+   * Ends a claim once its runs are submitted: next_fire_at becomes `due.nextFireAt`,
+   * last_fire_at the last occurrence fired. Returns false, changing nothing, when the
+   * schedule moved meanwhile (deleted, resumed, or claimed again after the claim expired).
+   */
+  advanceSchedule(due: DueSchedule): Promise<boolean>;
+}
+
+export interface Store extends Leases, Schedules {
   /** set when several processes can share this store */
   readonly channels?: Channels;
   /**

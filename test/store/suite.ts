@@ -11,9 +11,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { State } from '../../src/graph/states.ts';
+import { SCHEDULE_CLAIM_MS } from '../../src/store/cron.ts';
 import {
   InvalidCursorError,
   type NewRun,
+  type NewSchedule,
   type NodeRecord,
   type RunChanges,
   type Store,
@@ -48,6 +50,24 @@ export function initialNode(node: number): NodeRecord {
     error: null,
     executor: null,
     taskId: null,
+  };
+}
+
+/** 2030-01-01T00:00:00Z: schedules' times are whole seconds, minutes, hours from here. */
+const T0 = Date.UTC(2030, 0, 1);
+const MINUTE = 60_000;
+
+/** A new schedule firing every minute, created at T0 (first occurrence T0 + 1 min). */
+export function makeSchedule(fields: Partial<NewSchedule> = {}): NewSchedule {
+  return {
+    id: randomUUID(),
+    name: 'nightly',
+    cron: '* * * * *',
+    timezone: 'UTC',
+    catchup: 'none',
+    document: JSON.stringify({ name: 'nightly', edges: [], nodes: [] }),
+    createdAt: T0,
+    ...fields,
   };
 }
 
@@ -512,6 +532,161 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
           [run.id],
         );
         assert.deepEqual(await store.renewLeases('a', [run.id], 60_000), [], 'a lost it');
+      }),
+    );
+  });
+
+  describe(`${name} store: schedules`, () => {
+    test(
+      'createSchedule stores it with its first occurrence after createdAt; get and list read it',
+      withStore(async (store) => {
+        const schedule = makeSchedule({ timezone: 'Europe/Paris', catchup: 'all' });
+        const created = await store.createSchedule(schedule);
+        const expected = {
+          ...schedule,
+          paused: false,
+          nextFireAt: T0 + MINUTE,
+          lastFireAt: null,
+          error: null,
+        };
+        assert.deepEqual(created, expected);
+        assert.deepEqual(await store.getSchedule(schedule.id), expected);
+        assert.equal(await store.getSchedule(randomUUID()), undefined);
+        // 02:30 in Paris is 01:30 UTC in winter
+        const daily = await store.createSchedule(
+          makeSchedule({ cron: '30 2 * * *', timezone: 'Europe/Paris', createdAt: T0 + 1 }),
+        );
+        assert.equal(daily.nextFireAt, T0 + 90 * MINUTE);
+        const never = await store.createSchedule(
+          makeSchedule({ cron: '0 0 0 1 1 * 2001', createdAt: T0 + 2 }),
+        );
+        assert.equal(never.nextFireAt, null, 'a pattern without a future occurrence');
+        assert.deepEqual(
+          (await store.listSchedules()).map((s) => s.id),
+          [schedule.id, daily.id, never.id],
+          'oldest first',
+        );
+        await assert.rejects(store.createSchedule(makeSchedule({ id: schedule.id })));
+      }),
+    );
+
+    test(
+      'claimDueSchedules takes due schedules once, earliest first, up to the limit',
+      withStore(async (store) => {
+        const minutely = await store.createSchedule(makeSchedule());
+        const hourly = await store.createSchedule(makeSchedule({ cron: '0 * * * *' }));
+        const never = await store.createSchedule(makeSchedule({ cron: '0 0 0 1 1 * 2001' }));
+        assert.deepEqual(await store.claimDueSchedules(T0 + MINUTE - 1, 10), [], 'not yet due');
+
+        const [due, ...rest] = await store.claimDueSchedules(T0 + MINUTE, 10);
+        assert.deepEqual(rest, []);
+        assert.deepEqual(due, {
+          schedule: minutely,
+          occurrences: [T0 + MINUTE],
+          nextFireAt: T0 + 2 * MINUTE,
+        });
+        assert.deepEqual(await store.claimDueSchedules(T0 + MINUTE, 10), [], 'claimed');
+
+        assert.equal(await store.advanceSchedule(due), true);
+        const advanced = await store.getSchedule(minutely.id);
+        assert.equal(advanced?.nextFireAt, T0 + 2 * MINUTE);
+        assert.equal(advanced?.lastFireAt, T0 + MINUTE);
+        assert.equal(await store.advanceSchedule(due), false, 'a claim advances once');
+
+        // at T0 + 1 h both are due: the one due earlier comes first, and the limit holds
+        const first = await store.claimDueSchedules(T0 + 60 * MINUTE, 1);
+        assert.deepEqual(
+          first.map((d) => d.schedule.id),
+          [minutely.id],
+        );
+        const second = await store.claimDueSchedules(T0 + 60 * MINUTE, 5);
+        assert.deepEqual(
+          second.map((d) => [d.schedule.id, d.occurrences, d.nextFireAt]),
+          [[hourly.id, [T0 + 60 * MINUTE], T0 + 120 * MINUTE]],
+        );
+        assert.equal((await store.getSchedule(never.id))?.nextFireAt, null);
+        await assert.rejects(store.claimDueSchedules(T0, 0), RangeError);
+      }),
+    );
+
+    test(
+      'a claim that is never advanced expires, and the same occurrences are claimed again',
+      withStore(async (store) => {
+        const schedule = await store.createSchedule(makeSchedule({ catchup: 'all' }));
+        const now = T0 + 3 * MINUTE;
+        const [claim] = await store.claimDueSchedules(now, 10);
+        assert.deepEqual(claim.occurrences, [T0 + MINUTE, T0 + 2 * MINUTE, T0 + 3 * MINUTE]);
+        assert.deepEqual(await store.claimDueSchedules(now + SCHEDULE_CLAIM_MS - 1, 10), []);
+        const [again] = await store.claimDueSchedules(now + SCHEDULE_CLAIM_MS, 10);
+        assert.equal(again.schedule.id, schedule.id);
+        assert.deepEqual(again.occurrences.slice(0, 3), claim.occurrences);
+        // whichever advances first wins; the other changes nothing
+        assert.equal(await store.advanceSchedule(again), true);
+        assert.equal(await store.advanceSchedule(claim), false);
+        assert.equal((await store.getSchedule(schedule.id))?.nextFireAt, again.nextFireAt);
+      }),
+    );
+
+    test(
+      'catchup after downtime: none skips, last fires the latest, all fires every one (bounded)',
+      withStore(async (store) => {
+        const none = await store.createSchedule(makeSchedule({ catchup: 'none' }));
+        const last = await store.createSchedule(makeSchedule({ catchup: 'last' }));
+        const all = await store.createSchedule(makeSchedule({ catchup: 'all' }));
+        // down for 3 h 30 s: 210 occurrences missed, the latest at T0 + 210 min
+        const now = T0 + 210 * MINUTE + 30_000;
+        const claims = new Map(
+          (await store.claimDueSchedules(now, 10)).map((d) => [d.schedule.id, d]),
+        );
+        assert.equal(claims.size, 3);
+        for (const claim of claims.values()) assert.equal(claim.nextFireAt, T0 + 211 * MINUTE);
+        assert.deepEqual(claims.get(last.id)?.occurrences, [T0 + 210 * MINUTE]);
+        // the latest is only 30 s late: on time, so `none` fires it too
+        assert.deepEqual(claims.get(none.id)?.occurrences, [T0 + 210 * MINUTE]);
+        const fired = claims.get(all.id)?.occurrences ?? [];
+        assert.equal(fired.length, 100);
+        assert.equal(fired[0], T0 + 111 * MINUTE);
+        assert.equal(fired[99], T0 + 210 * MINUTE);
+      }),
+    );
+
+    test(
+      'a paused schedule is not claimed; resuming skips what was missed and clears the error',
+      withStore(async (store) => {
+        const schedule = await store.createSchedule(makeSchedule({ catchup: 'all' }));
+        const paused = await store.setSchedulePaused(schedule.id, true, T0, 'document: broken');
+        assert.equal(paused?.paused, true);
+        assert.equal(paused?.error, 'document: broken');
+        assert.equal(paused?.nextFireAt, T0 + MINUTE, 'pausing keeps the next occurrence');
+        assert.deepEqual(await store.claimDueSchedules(T0 + 10 * MINUTE, 10), []);
+
+        const resumed = await store.setSchedulePaused(schedule.id, false, T0 + 10 * MINUTE + 1);
+        assert.equal(resumed?.paused, false);
+        assert.equal(resumed?.error, null);
+        assert.equal(resumed?.nextFireAt, T0 + 11 * MINUTE);
+        assert.deepEqual(await store.getSchedule(schedule.id), resumed);
+        assert.deepEqual(await store.claimDueSchedules(T0 + 10 * MINUTE + 2, 10), []);
+        const [due] = await store.claimDueSchedules(T0 + 11 * MINUTE, 10);
+        assert.deepEqual(due.occurrences, [T0 + 11 * MINUTE]);
+        assert.equal(await store.setSchedulePaused(randomUUID(), true, T0), undefined);
+      }),
+    );
+
+    test(
+      'deleteSchedule removes it; its claim can no longer advance it',
+      withStore(async (store) => {
+        const schedule = await store.createSchedule(makeSchedule());
+        const kept = await store.createSchedule(makeSchedule());
+        const [claim] = await store.claimDueSchedules(T0 + MINUTE, 1);
+        assert.equal(claim.schedule.id, schedule.id);
+        assert.equal(await store.deleteSchedule(schedule.id), true);
+        assert.equal(await store.deleteSchedule(schedule.id), false);
+        assert.equal(await store.getSchedule(schedule.id), undefined);
+        assert.equal(await store.advanceSchedule(claim), false);
+        assert.deepEqual(
+          (await store.listSchedules()).map((s) => s.id),
+          [kept.id],
+        );
       }),
     );
   });

@@ -1,9 +1,11 @@
 /**
  * The orchestrator's HTTP API as the UI uses it (DESIGN §3). Types of the responses come from
- * the API's own schemas; errors are `ApiError` with the server's `message` and `path`.
+ * the API's own schemas; errors are `ApiError` with the server's `message` and `path`. Every
+ * request carries the tab's token, if it has one; a 401 asks for one (auth.ts).
  */
 import type { LiveNode, TaskSummary } from '../../src/api/schemas.ts';
 import type { StateName } from '../../src/graph/states.ts';
+import { authHeaders, reportUnauthorized } from './auth.ts';
 
 export type { LiveNode, TaskSummary };
 
@@ -52,7 +54,7 @@ async function request<T>(method: string, url: string, init: RequestInit = {}): 
     res = await fetch(url, {
       method,
       ...init,
-      headers: { accept: 'application/json', ...init.headers },
+      headers: { accept: 'application/json', ...authHeaders(), ...init.headers },
     });
   } catch {
     throw new ApiError(0, { code: 0, message: 'the orchestrator is unreachable' });
@@ -66,14 +68,37 @@ async function request<T>(method: string, url: string, init: RequestInit = {}): 
   }
   if (!res.ok) {
     const error = body as Partial<ErrorBody> | undefined;
+    const message = error?.message ?? `${method} ${url}: HTTP ${res.status} ${text.slice(0, 200)}`;
+    if (res.status === 401) reportUnauthorized(message);
     throw new ApiError(res.status, {
       code: res.status,
       error: error?.error,
-      message: error?.message ?? `${method} ${url}: HTTP ${res.status} ${text.slice(0, 200)}`,
+      message,
       path: error?.path,
     });
   }
   return body as T;
+}
+
+/**
+ * Whether the API accepts `token` (one cheap authenticated read), without keeping it:
+ * null when it does, else the reason to show.
+ */
+export async function checkToken(token: string): Promise<string | null> {
+  let res: Response;
+  try {
+    res = await fetch('/v1/tasks?limit=1', {
+      headers: { accept: 'application/json', authorization: `Bearer ${token}` },
+    });
+  } catch {
+    return 'the orchestrator is unreachable';
+  }
+  if (res.ok) return null;
+  try {
+    return ((await res.json()) as ErrorBody).message;
+  } catch {
+    return `HTTP ${res.status}`;
+  }
 }
 
 export function listRuns(query: { limit: number; cursor?: string; states?: readonly StateName[] }) {
@@ -112,7 +137,10 @@ export async function nodeLog(
   const url = `/v1/tasks/${encodeURIComponent(id)}/nodes/${node}/log`;
   let res: Response;
   try {
-    res = await fetch(url, { signal, headers: { accept: 'text/plain, application/json' } });
+    res = await fetch(url, {
+      signal,
+      headers: { accept: 'text/plain, application/json', ...authHeaders() },
+    });
   } catch (err) {
     if (signal?.aborted) throw err;
     throw new ApiError(0, { code: 0, message: 'the orchestrator is unreachable' });
@@ -124,6 +152,7 @@ export async function nodeLog(
     try {
       message = (JSON.parse(text) as ErrorBody).message ?? message;
     } catch {}
+    if (res.status === 401) reportUnauthorized(message);
     throw new ApiError(res.status, { code: res.status, message });
   }
   if (!(res.headers.get('content-type') ?? '').includes('json')) return text;
@@ -142,4 +171,32 @@ export function logText(body: unknown): string {
     if (parts.length > 0) return parts.join('\n');
   }
   return JSON.stringify(body, null, 2);
+}
+
+/** A schedule as GET /v1/schedules lists it (src/api/schedules.ts). */
+export interface Schedule {
+  id: string;
+  name: string;
+  cron: string;
+  timezone: string;
+  catchup: 'none' | 'last' | 'all';
+  paused: boolean;
+  next_fire_at: string | null;
+  last_fire_at: string | null;
+  created_at: string | null;
+  /** why the scheduler paused it */
+  error: string | null;
+}
+
+export function listSchedules() {
+  return request<{ schedules: Schedule[] }>('GET', '/v1/schedules');
+}
+
+export function setSchedulePaused(id: string, paused: boolean) {
+  const action = paused ? 'pause' : 'resume';
+  return request<Schedule>('POST', `/v1/schedules/${encodeURIComponent(id)}/${action}`);
+}
+
+export function deleteSchedule(id: string) {
+  return request<undefined>('DELETE', `/v1/schedules/${encodeURIComponent(id)}`);
 }

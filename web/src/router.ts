@@ -8,6 +8,7 @@ import { useSyncExternalStore } from 'react';
 export type Route =
   | { page: 'runs' }
   | { page: 'submit' }
+  | { page: 'schedules' }
   | { page: 'run'; id: string }
   | { page: 'missing'; path: string };
 
@@ -15,6 +16,7 @@ export function matchRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, '') || '/';
   if (path === '/' || path === '/runs') return { page: 'runs' };
   if (path === '/submit') return { page: 'submit' };
+  if (path === '/schedules') return { page: 'schedules' };
   const run = /^\/runs\/([^/]+)$/.exec(path);
   if (run) {
     try {

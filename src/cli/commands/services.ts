@@ -14,6 +14,7 @@ import { type Config, ConfigError, normalizeExecutorUrl } from '../config.ts';
 import { UsageError } from '../documents.ts';
 import type { ExecutorConfig, ServerOptions } from '../server.ts';
 import { type ConfigFlags, config, examples, port, positive, withConfig } from './common.ts';
+import { registerTokenCommands } from './token.ts';
 
 function executorFlag(value: string): ExecutorConfig {
   const eq = value.indexOf('=');
@@ -41,6 +42,20 @@ interface ServeFlags extends ConfigFlags {
   db?: string;
   executor?: ExecutorConfig[];
   tls?: string;
+  tokens?: string;
+  cert?: string;
+  key?: string;
+  clientCa?: string;
+  rateLimit?: number;
+}
+
+/** A whole number of requests per minute, 0 for no limit. */
+function perMinute(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected requests per minute (0 for no limit), got "${value}"`);
+  }
+  return n;
 }
 
 /** ServerOptions from flags over configuration; exported for tests. */
@@ -50,10 +65,15 @@ export function serveOptions(flags: ServeFlags, cfg: Config): Omit<ServerOptions
       'serve: pass --data DIR (SQLite) or --db postgres://... (PostgreSQL), not both',
     );
   }
-  if (cfg.scheme === 'https') {
+  // HTTPS with a certificate and key: the flags', else the file's (unless it says http).
+  const fileTls = cfg.scheme !== 'http';
+  const certFile = flags.cert ?? (fileTls ? cfg.certificate : undefined);
+  const keyFile = flags.key ?? (fileTls ? cfg.key : undefined);
+  if (cfg.scheme === 'https' && (certFile === undefined || keyFile === undefined)) {
     throw new ConfigError(
       `${cfg.file}: http.scheme: expected "http", got string "https": baton serve answers ` +
-        'plain HTTP (put a TLS proxy in front); TLS to executors comes from `tls`',
+        'plain HTTP unless it has a certificate and key (http.certificate and http.key, or ' +
+        '--cert and --key), or put a TLS proxy in front; TLS to executors comes from `tls`',
     );
   }
   // A --data flag asks for SQLite even when the configuration names a database.
@@ -65,6 +85,11 @@ export function serveOptions(flags: ServeFlags, cfg: Config): Omit<ServerOptions
     ...(db === undefined ? {} : { db }),
     executors: flags.executor ?? cfg.executors ?? [],
     tlsDir: flags.tls ?? cfg.tls,
+    tokensFile: flags.tokens ?? cfg.tokensFile,
+    certFile,
+    keyFile,
+    clientCaFile: flags.clientCa ?? cfg.clientCa,
+    rateLimit: flags.rateLimit ?? cfg.rateLimit,
   };
 }
 
@@ -135,12 +160,30 @@ export function registerServiceCommands(cli: Command): void {
         .option(
           '--tls <dir>',
           'certificates from `baton certs` for mutual TLS with executors (env BATON_TLS)',
+        )
+        .option(
+          '--tokens <file>',
+          'API bearer tokens, [{name, sha256}] in JSON or YAML (see `baton token`); tokens or ' +
+            '--client-ca are needed to listen beyond loopback (env BATON_TOKENS_FILE, config auth.tokens_file)',
+        )
+        .option('--cert <file>', 'serve HTTPS with this PEM certificate (config http.certificate)')
+        .option('--key <file>', 'the key of --cert (config http.key)')
+        .option(
+          '--client-ca <file>',
+          'HTTPS: client certificates signed by this CA authenticate as their CN (config auth.client_ca)',
+        )
+        .option(
+          '--rate-limit <n>',
+          'requests per minute per client, 0 for none (env BATON_RATE_LIMIT; default 6000 ' +
+            'with authentication, none without)',
+          perMinute,
         ),
     ),
     'baton serve --port 8080 --data /var/lib/baton',
     'baton serve --db postgres://baton@db.example/baton',
     'baton serve --executor default=https://localhost:8585 --tls ./certs',
     'baton serve --config orchestrator.yaml',
+    'baton serve --host 0.0.0.0 --tokens tokens.yaml --cert server.pem --key server-key.pem',
   ).action(async (flags: ServeFlags) => {
     const cfg = config(flags);
     const options = serveOptions(flags, cfg);
@@ -148,8 +191,9 @@ export function registerServiceCommands(cli: Command): void {
       import('../server.ts'),
       import('../logger.ts'),
     ]);
-    const logger = createLogger({ level: cfg.logLevel ?? 'info' });
+    const logger = createLogger({ level: cfg.logLevel ?? 'info', hooks: cfg.logHooks });
     const server = await startServer({
+      otlpEndpoint: cfg.otlpEndpoint,
       ...options,
       logger,
       // SIGTERM: stop claiming, give running runs this long, then hand the rest over
@@ -163,9 +207,19 @@ export function registerServiceCommands(cli: Command): void {
         url: server.url,
         resumed: server.resumed,
         ...(options.db ? { db: redact(options.db) } : { data: options.dataDir }),
+        auth: authSummary(options),
       },
       'baton orchestrator ready',
     );
+    if (options.tokensFile !== undefined && options.certFile === undefined) {
+      const { isLoopback } = await import('../../api/auth.ts');
+      if (!isLoopback(options.host)) {
+        logger.warn(
+          { host: options.host },
+          'bearer tokens travel in clear over plain HTTP: serve HTTPS (--cert, --key) or put a TLS proxy in front',
+        );
+      }
+    }
     onSignals(logger, 'shutting down; unfinished runs resume at the next start', server.close);
   });
 
@@ -203,7 +257,7 @@ export function registerServiceCommands(cli: Command): void {
       import('../../executor/server.ts'),
       import('../logger.ts'),
     ]);
-    const logger = createLogger({ level: cfg.logLevel ?? 'info' });
+    const logger = createLogger({ level: cfg.logLevel ?? 'info', hooks: cfg.logHooks });
     const executor = await startExecutor({
       host: flags.host ?? cfg.host ?? '127.0.0.1',
       port: flags.port ?? cfg.port ?? 8585,
@@ -269,6 +323,19 @@ export function registerServiceCommands(cli: Command): void {
     const { demoCommand } = await import('../demo.ts');
     await demoCommand({ port: flags.port ?? config(flags).port ?? 8080, data: flags.data });
   });
+
+  registerTokenCommands(cli);
+}
+
+/** How the API authenticates, for the ready line: never a token, only where they are. */
+function authSummary(options: Omit<ServerOptions, 'logger'>): string {
+  const ways = [
+    ...(options.tokensFile !== undefined ? [`tokens from ${options.tokensFile}`] : []),
+    ...(options.clientCaFile !== undefined
+      ? [`client certificates from ${options.clientCaFile}`]
+      : []),
+  ];
+  return ways.length > 0 ? ways.join(' and ') : 'none (loopback only)';
 }
 
 /** A database URL without its password, for logs. */

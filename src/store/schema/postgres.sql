@@ -37,9 +37,25 @@ CREATE TABLE runs (
   lease_expires_at bigint
 );
 
+CREATE TABLE schedules (
+  id text COLLATE "C" NOT NULL,
+  name text NOT NULL,
+  cron text NOT NULL,
+  timezone text NOT NULL,
+  catchup text NOT NULL,
+  document text NOT NULL,
+  paused boolean DEFAULT false NOT NULL,
+  next_fire_at bigint,
+  last_fire_at bigint,
+  claimed_until bigint,
+  error text,
+  created_at bigint NOT NULL
+);
+
 ALTER TABLE ONLY baton_migrations ADD CONSTRAINT baton_migrations_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY nodes ADD CONSTRAINT nodes_pkey PRIMARY KEY (run_id, node);
 ALTER TABLE ONLY runs ADD CONSTRAINT runs_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY schedules ADD CONSTRAINT schedules_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY runs ADD CONSTRAINT runs_idempotency_key_key UNIQUE (idempotency_key);
 ALTER TABLE ONLY runs ADD CONSTRAINT runs_seq_key UNIQUE (seq);
 ALTER TABLE ONLY nodes ADD CONSTRAINT nodes_attempts_check CHECK ((attempts >= 0));
@@ -49,5 +65,7 @@ ALTER TABLE ONLY nodes ADD CONSTRAINT nodes_state_check CHECK ((state = ANY (ARR
 ALTER TABLE ONLY runs ADD CONSTRAINT runs_lease_check CHECK (((owner IS NULL) = (lease_expires_at IS NULL)));
 ALTER TABLE ONLY runs ADD CONSTRAINT runs_node_count_check CHECK ((node_count >= 0));
 ALTER TABLE ONLY runs ADD CONSTRAINT runs_state_check CHECK ((state = ANY (ARRAY[0, 1, 2, 3, 4, 5, 10, 11])));
+ALTER TABLE ONLY schedules ADD CONSTRAINT schedules_catchup_check CHECK ((catchup = ANY (ARRAY['none'::text, 'last'::text, 'all'::text])));
 ALTER TABLE ONLY nodes ADD CONSTRAINT nodes_run_id_fkey FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE;
 CREATE INDEX runs_state_seq ON runs USING btree (state, seq);
+CREATE INDEX schedules_due ON schedules USING btree (next_fire_at) WHERE (NOT paused);

@@ -38,4 +38,26 @@ CREATE TABLE runs (
   idempotency_key TEXT UNIQUE
 ) STRICT;
 
+CREATE TABLE schedules (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  -- IANA name, canonical spelling
+  timezone TEXT NOT NULL,
+  catchup TEXT NOT NULL CHECK (catchup IN ('none', 'last', 'all')),
+  -- normalized document JSON, as runs store it
+  document TEXT NOT NULL,
+  paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+  -- NULL: the pattern has no future occurrence
+  next_fire_at INTEGER,
+  last_fire_at INTEGER,
+  -- a scheduler took it until then (see store.ts Schedules); NULL when nobody holds it
+  claimed_until INTEGER,
+  -- why the scheduler paused it
+  error TEXT,
+  created_at INTEGER NOT NULL
+) STRICT;
+
 CREATE INDEX runs_state_seq ON runs (state, seq);
+
+CREATE INDEX schedules_due ON schedules (next_fire_at) WHERE paused = 0;
