@@ -14,6 +14,7 @@ import { CATCHUP_POLICIES, checkSchedule, ScheduleSpecError } from '../store/cro
 import type { Catchup, ScheduleRecord } from '../store/store.ts';
 import type { ApiDeps } from './deps.ts';
 import { Errors } from './errors.ts';
+import { maskedDocument } from './secrets.ts';
 
 const errorRef = Type.Ref('Error');
 const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
@@ -143,7 +144,8 @@ export const schedulesRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, d
     async (request) => {
       const schedule = await store.getSchedule(request.params.id);
       if (!schedule) throw new Errors.SCHEDULE_NOT_FOUND(request.params.id);
-      return { ...scheduleOf(schedule), document: JSON.parse(schedule.document) };
+      // secret args and input values never leave the server (see secrets.ts)
+      return { ...scheduleOf(schedule), document: maskedDocument(schedule.document) };
     },
   );
 

@@ -79,6 +79,11 @@ export const LiveNodeSchema = Type.Object(
     start_date: Timestamp,
     stop_date: Timestamp,
     error: Type.Union([Type.String(), Type.Null()]),
+    waiting: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description: 'why a ready node has not started: a full pool, a limit, its turn',
+      }),
+    ),
   },
   { $id: 'LiveNode' },
 );

@@ -57,6 +57,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
         graph = parseDocument(request.body, {
           ...limits,
           engines: orchestrator.engines,
+          pools: orchestrator.pools,
           values: inputValues((request.query as { input?: string | string[] }).input),
         });
       } catch (err) {
@@ -114,7 +115,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     async (request) => {
       const run = await store.getRun(request.params.id);
       if (!run) throw new Errors.RUN_NOT_FOUND(request.params.id);
-      return detailOf(run, await store.getNodes(run.id));
+      return detailOf(run, await store.getNodes(run.id), orchestrator.waiting(run.id));
     },
   );
 
@@ -227,7 +228,11 @@ export function summaryOf(run: RunSummary): TaskSummary {
  * The stored document with each node's live record merged in, secrets masked (secrets.ts):
  * the stored document keeps the real values, which only dispatch reads.
  */
-export function detailOf(run: RunRecord, nodes: NodeRecord[]) {
+export function detailOf(
+  run: RunRecord,
+  nodes: NodeRecord[],
+  waiting: ReadonlyMap<number, string> = new Map(),
+) {
   const document = JSON.parse(run.document) as NormalizedDocument;
   const secrets = new RunSecrets(document);
   return {
@@ -252,6 +257,7 @@ export function detailOf(run: RunRecord, nodes: NodeRecord[]) {
         start_date: iso(live?.startedAt ?? null),
         stop_date: iso(live?.stoppedAt ?? null),
         error: error === null ? null : scrub(error, values),
+        waiting: waiting.get(i) ?? null,
       };
     }),
   };

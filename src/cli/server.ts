@@ -12,6 +12,7 @@ import { PrometheusMetrics } from '../api/metrics.ts';
 import { redactingLogger } from '../api/secrets.ts';
 import { createExecutorClient, type ExecutorClient } from '../executor/client.ts';
 import type { Limits } from '../graph/parse.ts';
+import { Admission } from '../orchestrator/admission.ts';
 import { EventBus } from '../orchestrator/bus.ts';
 import {
   EXECUTOR_ENGINES,
@@ -43,6 +44,11 @@ export interface ServerOptions {
   drainMs?: number;
   /** delete finished runs that stopped longer ago than this (ms); default: keep everything */
   retentionMs?: number;
+  /** named pools and their slots (`--pool NAME=SLOTS`) */
+  pools?: Record<string, number>;
+  /** attempts in flight per executor / per target at most; 0 or absent: no limit */
+  maxPerExecutor?: number;
+  maxPerTarget?: number;
   logger: Logger | false;
   bodyLimit?: number;
   limits?: Partial<Limits>;
@@ -177,6 +183,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     defaultGraphTimeout: options.defaultGraphTimeout,
     onFatal: options.onFatal,
     readLog: (executor, taskId) => remote.log!(executor, taskId),
+    admission: new Admission({
+      pools: new Map(Object.entries(options.pools ?? {})),
+      perExecutor: options.maxPerExecutor ?? 0,
+      perTarget: options.maxPerTarget ?? 0,
+    }),
+    // the executor routing of executor-runner.ts; nil and sleep run here, on no executor
+    executorOf: (node) =>
+      runners.get(node.engine) === remote
+        ? pool.clients.has(node.target)
+          ? node.target
+          : (pool.defaultName ?? '')
+        : '',
   });
   const replica = new Replica({
     orchestrator,

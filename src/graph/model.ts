@@ -36,6 +36,8 @@ export interface GorchNode {
   depends?: string;
   /** arg KEYs whose values are secret: masked in API answers and logs */
   secrets?: string[];
+  /** named pool the node takes one slot of while it runs */
+  pool?: string;
 }
 
 /** A `KEY=get_attribute NODE:ATTR` argument, resolved against `source` at dispatch time. */
@@ -65,6 +67,10 @@ export interface Graph {
   matrix: boolean;
   /** graph timeout in seconds from the document, if any */
   timeout?: number;
+  /** 0-99: higher runs are dispatched first under contention (default 50) */
+  priority?: number;
+  /** attempts of this run in flight at most */
+  parallelism?: number;
   /** declared run inputs and the values this run got (already substituted into args) */
   inputs?: Record<string, { default?: string; description?: string }>;
   values?: Record<string, string>;

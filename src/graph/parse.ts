@@ -42,6 +42,8 @@ export interface ParseOptions extends Limits {
   engines: ReadonlySet<string>;
   /** input values given with the submission (over the document's own `values`) */
   values?: Record<string, string>;
+  /** pool names nodes may ask for; absent: any (checked where the pools are known) */
+  pools?: ReadonlySet<string>;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -74,6 +76,7 @@ function resolveOptions(options: Partial<ParseOptions> | undefined): ParseOption
   }
   if (options.engines !== undefined) resolved.engines = options.engines;
   if (options.values !== undefined) resolved.values = options.values;
+  if (options.pools !== undefined) resolved.pools = options.pools;
   return resolved;
 }
 
@@ -181,6 +184,8 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
     matrix: hasMatrix,
   };
   if (doc.timeout !== undefined) graph.timeout = doc.timeout;
+  if (doc.priority !== undefined) graph.priority = doc.priority;
+  if (doc.parallelism !== undefined) graph.parallelism = doc.parallelism;
   if (doc.inputs !== undefined) {
     graph.inputs = structuredClone(doc.inputs);
     graph.values = values;
@@ -279,6 +284,14 @@ function normalizeNodes(
     }
     if (raw.depends !== undefined) node.depends = raw.depends;
     if (raw.secrets !== undefined) node.secrets = raw.secrets.slice();
+    if (raw.pool !== undefined) {
+      if (opts.pools && !opts.pools.has(raw.pool)) {
+        const known =
+          [...opts.pools].sort().join(', ') || 'none (start the server with --pool NAME=SLOTS)';
+        fail('shape', `${at}.pool`, `unknown pool "${raw.pool}"; the pools are ${known}`);
+      }
+      node.pool = raw.pool;
+    }
     nodes[k] = node;
   }
   return { nodes, byName };
@@ -891,6 +904,7 @@ export function toDocument(graph: Graph): NormalizedDocument {
     }
     if (node.depends !== undefined) out.depends = node.depends;
     if (node.secrets !== undefined) out.secrets = node.secrets.slice();
+    if (node.pool !== undefined) out.pool = node.pool;
     return out;
   });
   let doc: NormalizedDocument;
@@ -908,6 +922,8 @@ export function toDocument(graph: Graph): NormalizedDocument {
     doc = { name: graph.name, edges, nodes };
   }
   if (graph.timeout !== undefined) doc.timeout = graph.timeout;
+  if (graph.priority !== undefined) doc.priority = graph.priority;
+  if (graph.parallelism !== undefined) doc.parallelism = graph.parallelism;
   if (graph.inputs !== undefined) {
     doc.inputs = structuredClone(graph.inputs);
     doc.values = { ...graph.values };

@@ -56,6 +56,9 @@ const commonNodeProperties = {
       description: 'arg KEYs whose values are masked in API answers and logs',
     }),
   ),
+  pool: Type.Optional(
+    Type.String({ minLength: 1, description: 'named pool the node takes a slot of while it runs' }),
+  ),
 };
 
 const OutputMap = Type.Record(Type.String(), Type.String(), {
@@ -102,6 +105,16 @@ const ValuesSchema = Type.Record(Type.String(), Type.String(), {
 const documentHead = {
   name: Type.Optional(Type.String({ default: '', description: 'graph name' })),
   inputs: Type.Optional(InputsSchema),
+  priority: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 99,
+      description: 'dispatch priority under contention, higher first (default 50)',
+    }),
+  ),
+  parallelism: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'nodes of this run in flight at most' }),
+  ),
   state: Type.Optional(Type.Number({ description: 'ignored on input (gorchestrator clients)' })),
   timeout: Type.Optional(
     Type.Number({ exclusiveMinimum: 0, description: 'graph timeout in seconds' }),
@@ -148,6 +161,8 @@ export const NormalizedDocumentProperties = {
   edges: Type.Optional(Edges),
   nodes: Type.Array(NormalizedNodeSchema),
   timeout: documentHead.timeout,
+  priority: documentHead.priority,
+  parallelism: documentHead.parallelism,
   inputs: Type.Optional(InputsSchema),
   values: Type.Optional(ValuesSchema),
 };

@@ -21,7 +21,7 @@ import {
   start,
   wake,
 } from '../engine/events.ts';
-import type { Graph } from '../graph/model.ts';
+import type { GorchNode, Graph } from '../graph/model.ts';
 import { parseDocument, toDocument } from '../graph/parse.ts';
 import { isFinal, State, stateName } from '../graph/states.ts';
 import type {
@@ -32,6 +32,7 @@ import type {
   RunRecord,
   Store,
 } from '../store/store.ts';
+import { Admission, type Demand } from './admission.ts';
 import { resolveArgs } from './attributes.ts';
 import type { EventBus, RunEvent } from './bus.ts';
 import { noMetrics, type RunLoad, type RunMetrics } from './metrics.ts';
@@ -65,6 +66,10 @@ export interface OrchestratorOptions {
   /** observability: metrics and trace sinks (no-ops by default) */
   metrics?: RunMetrics;
   tracer?: RunTracer;
+  /** pools and in-flight limits (none by default) */
+  admission?: Admission;
+  /** the executor a node would run on ('' for engines run in the orchestrator) */
+  executorOf?: (node: GorchNode) => string;
 }
 
 interface ActiveRun {
@@ -84,6 +89,8 @@ interface ActiveRun {
   timers: Set<ReturnType<typeof setTimeout>>;
   /** observability: when each node became ready (performance.now()), until it is dispatched */
   readyAt: Map<number, number>;
+  /** the admission of each node's current attempt, released when it ends */
+  admitted: Map<number, Demand>;
 }
 
 interface Submission {
@@ -158,7 +165,19 @@ export class Orchestrator {
       leaseMs: 5000,
       metrics: noMetrics,
       tracer: noTracer,
+      admission: new Admission({ pools: new Map(), perExecutor: 0, perTarget: 0 }),
+      executorOf: () => '',
     });
+  }
+
+  /** Pool names documents may use. */
+  get pools(): ReadonlySet<string> {
+    return this.#o.admission.pools;
+  }
+
+  /** Why each waiting node of a run this replica drives is not running yet. */
+  waiting(id: string): Map<number, string> {
+    return this.#runs.has(id) ? this.#o.admission.waiting(id) : new Map();
   }
 
   /** observability: where this orchestrator reports its metrics */
@@ -267,6 +286,7 @@ export class Orchestrator {
     this.#batch.changes.delete(id);
     for (const timer of run.timers) clearTimeout(timer);
     for (const controller of run.attempts.values()) controller.abort(new Detached());
+    this.#releaseAll(run);
     this.#o.tracer.runLeft(id); // observability
   }
 
@@ -372,6 +392,7 @@ export class Orchestrator {
       attempts: new Map(),
       timers: new Set(),
       readyAt: new Map(),
+      admitted: new Map(),
     };
     this.#runs.set(id, active);
     return active;
@@ -433,11 +454,18 @@ export class Orchestrator {
         this.#observeRunState(run, c.state, now);
         return;
       }
-      case 'ready':
+      case 'ready': {
         run.readyAt.set(c.node, performance.now()); // observability: dispatch latency from here
-        // no limits yet: admitted at once (the engine has returned, so feeding it is safe)
-        this.#feed(run, admit(c.node, c.attempt));
+        // Admission may start it at once: the engine has returned, so feeding it is safe.
+        const demand: Demand = this.#demand(run, c.node, () => {
+          if (this.#runs.get(run.id) !== run || !run.engine.isQueued(c.node)) return false;
+          run.admitted.set(c.node, demand);
+          this.#feed(run, admit(c.node, c.attempt));
+          return true;
+        });
+        this.#o.admission.request(demand);
         return;
+      }
       case 'dispatch':
         batch.effects.push(() => this.#dispatch(run, c.node, c.attempt, c.reattach === true));
         return;
@@ -466,8 +494,20 @@ export class Orchestrator {
     const runner = this.#o.runners.get(node.engine);
     const controller = new AbortController();
     run.attempts.set(nodeId, controller);
+    if (reattach && !run.admitted.has(nodeId)) {
+      // running before a restart or takeover: it holds its capacity without queuing again
+      const held = this.#demand(run, nodeId, () => true);
+      run.admitted.set(nodeId, held);
+      this.#o.admission.hold(held);
+    }
+    // this attempt's admission; a late result of an earlier attempt must not free the next one's
+    const demand = run.admitted.get(nodeId);
     const finish = (outcome: AttemptOutcome) => {
       if (run.attempts.get(nodeId) === controller) run.attempts.delete(nodeId);
+      if (demand && run.admitted.get(nodeId) === demand) {
+        run.admitted.delete(nodeId);
+        this.#o.admission.release(demand);
+      }
       if (this.#stopped || this.#runs.get(run.id) !== run) return;
       // Only the current attempt of a still-running node may record outputs.
       if (run.engine.nodeState(nodeId) !== State.running || run.engine.attempts(nodeId) !== attempt)
@@ -528,7 +568,32 @@ export class Orchestrator {
   #retire(run: ActiveRun): void {
     for (const timer of run.timers) clearTimeout(timer);
     run.timers.clear();
-    if (run.engine.finished) this.#runs.delete(run.id);
+    if (!run.engine.finished) return;
+    this.#runs.delete(run.id);
+    this.#releaseAll(run);
+  }
+
+  /** Gives back the capacity of a run that stops being driven here, and its queued demands. */
+  #releaseAll(run: ActiveRun): void {
+    const admitted = [...run.admitted.values()];
+    run.admitted.clear();
+    this.#o.admission.drop(run.id);
+    for (const demand of admitted) this.#o.admission.release(demand);
+  }
+
+  /** What admission needs to know of a node's next attempt; `start` admits it. */
+  #demand(run: ActiveRun, nodeId: number, start: () => boolean): Demand {
+    const node = run.graph.nodes[nodeId];
+    return {
+      run: run.id,
+      node: nodeId,
+      priority: run.graph.priority ?? 50,
+      parallelism: run.graph.parallelism ?? 0,
+      pool: node.pool,
+      target: node.target,
+      executor: this.#o.executorOf(node),
+      start,
+    };
   }
 
   #scheduleFlush(): void {

@@ -47,6 +47,27 @@ interface ServeFlags extends ConfigFlags {
   key?: string;
   clientCa?: string;
   rateLimit?: number;
+  pool?: Record<string, number>;
+  maxPerExecutor?: number;
+  maxPerTarget?: number;
+}
+
+/** `--pool NAME=SLOTS`, repeatable. */
+function poolFlag(value: string, previous: Record<string, number> = {}): Record<string, number> {
+  const match = /^([^=\s]+)=(\d+)$/.exec(value);
+  if (!match || Number(match[2]) < 1) {
+    throw new InvalidArgumentError(
+      `expected NAME=SLOTS with SLOTS >= 1, e.g. gpu=2, got "${value}"`,
+    );
+  }
+  return { ...previous, [match[1]]: Number(match[2]) };
+}
+
+/** A whole number of attempts in flight, 0 for no limit. */
+function inFlight(value: string): number {
+  if (!/^\d+$/.test(value))
+    throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+  return Number(value);
 }
 
 /** A whole number of requests per minute, 0 for no limit. */
@@ -90,6 +111,9 @@ export function serveOptions(flags: ServeFlags, cfg: Config): Omit<ServerOptions
     keyFile,
     clientCaFile: flags.clientCa ?? cfg.clientCa,
     rateLimit: flags.rateLimit ?? cfg.rateLimit,
+    pools: flags.pool,
+    maxPerExecutor: flags.maxPerExecutor,
+    maxPerTarget: flags.maxPerTarget,
   };
 }
 
@@ -177,9 +201,25 @@ export function registerServiceCommands(cli: Command): void {
           'requests per minute per client, 0 for none (env BATON_RATE_LIMIT; default 6000 ' +
             'with authentication, none without)',
           perMinute,
+        )
+        .option(
+          '--pool <name=slots>',
+          'a named pool nodes can ask a slot of (repeatable)',
+          poolFlag,
+        )
+        .option(
+          '--max-per-executor <n>',
+          'attempts in flight per executor at most (0: no limit)',
+          inFlight,
+        )
+        .option(
+          '--max-per-target <n>',
+          'attempts in flight per target at most (0: no limit)',
+          inFlight,
         ),
     ),
     'baton serve --port 8080 --data /var/lib/baton',
+    'baton serve --pool gpu=2 --max-per-target 4',
     'baton serve --db postgres://baton@db.example/baton',
     'baton serve --executor default=https://localhost:8585 --tls ./certs',
     'baton serve --config orchestrator.yaml',
