@@ -12,7 +12,7 @@
  *   locate: locateJsonError finds a problem exactly when JSON.parse fails (it is what the
  *     API's "not JSON" messages come from);
  *   corpus: the hostile corpus's bodies as text and as values, plus giant values;
- *   backtracking: get_attribute patterns that backtrack exponentially (a known bug);
+ *   backtracking: get_attribute patterns that would backtrack exponentially;
  *   holes: arrays with holes, which JSON cannot make but parseDocument's `unknown` allows.
  */
 import { parentPort, workerData } from 'node:worker_threads';
