@@ -93,7 +93,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   for (const schema of sharedSchemas) app.addSchema(schema);
   app.setErrorHandler((error: FastifyError & { path?: string }, request, reply) => {
-    const body = toErrorBody(error, bodyLimit, request.id);
+    // a store that is restarting or full: "try again later", not a fault of the request
+    const body = options.store.isTransient(error)
+      ? {
+          code: 503,
+          error: 'BATON_ERR_UNAVAILABLE',
+          message: `the store is unavailable (${error.message}); nothing was stored, try again`,
+        }
+      : toErrorBody(error, bodyLimit, request.id);
     if (body.code >= 500) request.log.error({ err: error }, 'request failed');
     return reply.code(body.code).type('application/json').send(body);
   });

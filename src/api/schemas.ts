@@ -32,9 +32,11 @@ export const ErrorSchema = Type.Object(
 
 export const TaskIdSchema = Type.Object({ id: Type.String({ format: 'uuid' }) }, { $id: 'TaskId' });
 
-export const TaskParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+/** Run ids are UUIDs; anything outside printable ASCII is refused before it reaches a store. */
+const RunId = Type.String({ maxLength: 64, pattern: '^[\\x21-\\x7e]+$' });
+export const TaskParams = Type.Object({ id: RunId });
 export const NodeParams = Type.Object({
-  id: Type.String({ maxLength: 64 }),
+  id: RunId,
   n: Type.Integer({ minimum: 0 }),
 });
 

@@ -65,6 +65,10 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
         throw err;
       }
       const key = request.headers['idempotency-key'];
+      // the route's validator checks only the body (see validatorCompiler above)
+      if (key !== undefined && (typeof key !== 'string' || key.length > 200)) {
+        throw new Errors.BAD_REQUEST('headers.idempotency-key: expected at most 200 characters');
+      }
       const { id } = await orchestrator.submit(graph, key);
       return reply.code(202).send({ id });
     },
@@ -81,6 +85,9 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     query: { limit: number; cursor?: string; state?: string };
   }) => {
     const { limit, cursor, state } = request.query;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
+      throw new Errors.BAD_REQUEST(`querystring.limit: expected an integer 1-1000, got ${limit}`);
+    }
     const states = state?.split(',').map((s) => {
       const name = s.trim();
       if (!isStateName(name)) {

@@ -145,6 +145,7 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
     );
   }
   const name = doc.name ?? '';
+  noNul(name, 'name');
   if (name.length > opts.maxNameLength) {
     fail('limit', 'name', `${name.length} characters is over the limit of ${opts.maxNameLength}`);
   }
@@ -288,6 +289,7 @@ function normalizeNodes(
     }
     if (raw.depends !== undefined) node.depends = raw.depends;
     if (raw.secrets !== undefined) node.secrets = raw.secrets.slice();
+    checkNoNul(node, at);
     if (raw.pool !== undefined) {
       if (opts.pools && !opts.pools.has(raw.pool)) {
         const known =
@@ -332,6 +334,27 @@ function compileConditions(
     }
   }
   return conditions;
+}
+
+/**
+ * NUL characters cannot reach a process (argv and environments are C strings) nor be stored
+ * in PostgreSQL text: refused here rather than failing a run, or a store commit, later.
+ */
+function noNul(value: string, path: string): void {
+  if (value.includes('\u0000')) fail('type', path, 'must not contain NUL (\\u0000) characters');
+}
+
+function checkNoNul(node: GorchNode, at: string): void {
+  noNul(node.name, `${at}.name`);
+  noNul(node.target, `${at}.target`);
+  noNul(node.engine, `${at}.engine`);
+  noNul(node.artifact, `${at}.artifact`);
+  for (let a = 0; a < node.args.length; a++) noNul(node.args[a], `${at}.args[${a}]`);
+  for (const [key, value] of Object.entries(node.output)) {
+    noNul(key, `${at}.output`);
+    noNul(value, `${at}.output.${key}`);
+  }
+  if (node.depends !== undefined) noNul(node.depends, `${at}.depends`);
 }
 
 function knownEngines(engines: ReadonlySet<string>): string {

@@ -106,6 +106,18 @@ interface Batch {
   effects: Array<() => void>;
 }
 
+/** setTimeout's longest delay; longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** NUL cannot be stored in PostgreSQL text: an executor's error or output may carry one. */
+const clean = (text: string): string => text.replaceAll('\u0000', '\uFFFD');
+
+function cleanOutputs(output: Record<string, string>): Record<string, string> {
+  const cleaned: Record<string, string> = {};
+  for (const [key, value] of Object.entries(output)) cleaned[clean(key)] = clean(String(value));
+  return cleaned;
+}
+
 const newBatch = (): Batch => ({ changes: new Map(), events: [], effects: [] });
 
 export class RunNotFoundError extends Error {}
@@ -220,9 +232,13 @@ export class Orchestrator {
     });
   }
 
-  async #createSubmitted(): Promise<void> {
+  #createSubmitted(): Promise<void> {
     const batch = this.#submissions;
     this.#submissions = [];
+    return this.#create(batch);
+  }
+
+  async #create(batch: Submission[]): Promise<void> {
     const runs: NewRun[] = batch.map(({ graph, idempotencyKey }) => ({
       id: this.#o.newId(),
       name: graph.name,
@@ -237,7 +253,12 @@ export class Orchestrator {
     try {
       results = await this.#o.store.createRuns(runs);
     } catch (err) {
-      for (const submission of batch) submission.reject(err);
+      if (batch.length === 1) {
+        batch[0].reject(err);
+        return;
+      }
+      // one bad document must not fail the others it shared a transaction with
+      for (const submission of batch) await this.#create([submission]);
       return;
     }
     batch.forEach(({ graph, resolve }, i) => {
@@ -513,7 +534,8 @@ export class Orchestrator {
       if (run.engine.nodeState(nodeId) !== State.running || run.engine.attempts(nodeId) !== attempt)
         return;
       this.#observeAttemptEnd(run, nodeId, attempt, outcome.state, outcome.error);
-      if (outcome.output) run.outputs[nodeId] = outcome.output;
+      if (outcome.output) run.outputs[nodeId] = cleanOutputs(outcome.output);
+      if (outcome.error !== undefined) outcome.error = clean(outcome.error);
       this.#feed(run, attemptEnded(nodeId, attempt, outcome.state as AttemptResult, outcome.error));
     };
     this.#observeDispatch(run, nodeId, attempt, reattach, readyAt);
@@ -523,7 +545,9 @@ export class Orchestrator {
     }
     if (node.timeout) {
       // Counted from the attempt's recorded start, so a re-attached attempt keeps its deadline.
-      const left = node.timeout * 1000 - (this.#o.now() - run.started[nodeId]);
+      // never more than the whole timeout: a clock set back must not extend it
+      const full = node.timeout * 1000;
+      const left = Math.min(full, full - (this.#o.now() - run.started[nodeId]));
       this.#after(run, Math.max(0, left), () => {
         if (run.attempts.get(nodeId) !== controller) return;
         controller.abort(new Error('timeout'));
@@ -552,16 +576,19 @@ export class Orchestrator {
   #armGraphTimeout(run: ActiveRun): void {
     const seconds = run.graph.timeout ?? this.#o.defaultGraphTimeout;
     if (!seconds || run.engine.finished) return;
-    const elapsed = this.#o.now() - (run.startedAt ?? this.#o.now());
+    const elapsed = Math.max(0, this.#o.now() - (run.startedAt ?? this.#o.now()));
     this.#after(run, Math.max(0, seconds * 1000 - elapsed), () => this.#feed(run, graphTimeout()));
   }
 
   #after(run: ActiveRun, ms: number, fn: () => void): void {
     if (this.#stopped) return;
+    // setTimeout fires at once past 2^31-1 ms (~24.8 days): longer waits go in steps
+    const step = Math.min(ms, MAX_TIMER_MS);
     const timer = setTimeout(() => {
       run.timers.delete(timer);
-      fn();
-    }, ms);
+      if (ms > MAX_TIMER_MS) this.#after(run, ms - MAX_TIMER_MS, fn);
+      else fn();
+    }, step);
     run.timers.add(timer);
   }
 

@@ -49,7 +49,16 @@ export function sleepRunner(random: () => number): TaskRunner {
         });
       }
       return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve({ state: State.success }), seconds * 1000);
+        let timer: ReturnType<typeof setTimeout>;
+        // setTimeout fires at once past 2^31-1 ms: a long sleep waits in steps
+        const wait = (ms: number) => {
+          const step = Math.min(ms, 2 ** 31 - 1);
+          timer = setTimeout(
+            () => (ms > step ? wait(ms - step) : resolve({ state: State.success })),
+            step,
+          );
+        };
+        wait(seconds * 1000);
         signal.addEventListener(
           'abort',
           () => {

@@ -10,7 +10,7 @@
  *     forced to increase per node), so a retry is never mistaken for the attempt before it;
  *   - after a restart, node and graph timeouts are re-armed from the stored wall-clock start:
  *     a forward jump ends them at once (acceptable: that much wall time did pass), a backward
- *     jump extends them by the jump (a known bug, `todo`).
+ *     jump must not extend them (capped at the whole timeout).
  *
  * Not testable here: leases on PostgreSQL are judged by the database's clock
  * (clock_timestamp()), so a replica's clock does not matter, but a jump of the database
@@ -239,10 +239,3 @@ export async function resumeAfterBackwardJumpGraph(t: TestContext): Promise<void
   const done = await resumeAfterJump(t, -HOUR, one({ args: ['hang'] }, { timeout: 1 }));
   assert.equal(done.run.state, State.timeout);
 }
-
-export const RESUME_BACKWARD_TODO =
-  'BUG: src/orchestrator/orchestrator.ts re-arms a resumed node timeout with ' +
-  '`node.timeout * 1000 - (now() - started)` and the graph timeout with ' +
-  '`seconds * 1000 - (now() - startedAt)`, from the stored wall-clock start: when the clock ' +
-  'went back by J between the start and the restart, the timeout becomes timeout + J (an hour ' +
-  'here). Clamping the remaining time to at most the full timeout would bound it.';
