@@ -90,8 +90,12 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
     const what = `${method} ${path}`;
     let res: Dispatcher.ResponseData;
     let text: string;
+    // Per-phase timeouts alone let an executor drip bytes (or 1xx answers) forever: the whole
+    // call, headers and body, gets one deadline as well.
+    const deadlineMs = timeoutMs + waitMs + 5000;
     try {
       res = await agent.request({
+        signal: AbortSignal.timeout(deadlineMs),
         origin: base.origin,
         path: prefix + path,
         method,
@@ -102,6 +106,14 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
       });
       text = await readBounded(res.body);
     } catch (err) {
+      if ((err as Error).name === 'TimeoutError') {
+        throw new ExecutorError(
+          url,
+          'timeout',
+          `${what}: no complete answer within ${deadlineMs / 1000} s`,
+          { cause: err },
+        );
+      }
       throw transportError(url, what, err, timeoutMs + waitMs);
     }
     const type = String(res.headers['content-type'] ?? '');
