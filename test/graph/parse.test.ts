@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DocumentError, type DocumentErrorKind } from '../../src/graph/errors.ts';
 import {
@@ -9,9 +10,10 @@ import {
   parseDocumentText,
   toDocument,
 } from '../../src/graph/parse.ts';
+import { sharedDir } from '../support/shared.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const EXAMPLE = '/work/shared/examples/gorch-example.json';
+const EXAMPLE = join(sharedDir(), 'examples/gorch-example.json');
 const exampleText = () => readFileSync(EXAMPLE, 'utf8');
 const example = () => JSON.parse(exampleText()) as Record<string, unknown> & { digraph: number[] };
 

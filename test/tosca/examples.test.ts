@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { sharedDir } from '../support/shared.ts';
 import { converted, fails } from './helpers.ts';
 
-const EXAMPLES = new URL('../../../shared/tosca/', import.meta.url).pathname;
-const present = existsSync(EXAMPLES);
-const skip = present ? false : `no examples at ${EXAMPLES}`;
+const EXAMPLES = join(sharedDir(), 'tosca/');
 const at = (file: string) => join(EXAMPLES, file);
 
 interface Valid {
@@ -167,7 +166,7 @@ function yamlFiles(dir: string): string[] {
   return out.sort();
 }
 
-describe('shared TOSCA examples', { skip }, () => {
+describe('shared TOSCA examples', () => {
   it('lists every file of the folder', () => {
     const listed = [...Object.keys(VALID), ...Object.keys(INVALID), ...LIBRARIES].sort();
     assert.deepEqual(yamlFiles(EXAMPLES), listed);
@@ -207,7 +206,7 @@ describe('shared TOSCA examples', { skip }, () => {
   }
 });
 
-describe('shared examples in detail', { skip }, () => {
+describe('shared examples in detail', () => {
   it('tosca_helloworld.yaml: one Compute, one nil node', () => {
     const v = converted(at('tosca_helloworld.yaml'));
     assert.deepEqual(v.doc, {
