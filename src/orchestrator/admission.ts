@@ -58,8 +58,11 @@ export class Admission {
   readonly #turns = new Map<number, string[]>();
   #queued = 0;
 
+  readonly #poolNames: ReadonlySet<string>;
+
   constructor(limits: AdmissionLimits) {
     this.#limits = limits;
+    this.#poolNames = new Set(limits.pools.keys());
   }
 
   get queued(): number {
@@ -67,7 +70,7 @@ export class Admission {
   }
 
   get pools(): ReadonlySet<string> {
-    return new Set(this.#limits.pools.keys());
+    return this.#poolNames;
   }
 
   /** Starts the demand now if it fits and nothing of its run waits before it, else queues it. */

@@ -160,6 +160,7 @@ export class Orchestrator {
   #batch = newBatch();
   #flushing: Promise<void> | null = null;
   #submissions: Submission[] = [];
+  readonly #engines: ReadonlySet<string>;
   #stopped = false;
 
   constructor(options: OrchestratorOptions) {
@@ -180,6 +181,7 @@ export class Orchestrator {
       admission: new Admission({ pools: new Map(), perExecutor: 0, perTarget: 0 }),
       executorOf: () => '',
     });
+    this.#engines = new Set(this.#o.runners.keys());
   }
 
   /** Pool names documents may use. */
@@ -212,8 +214,9 @@ export class Orchestrator {
     return { activeRuns: this.#runs.size, dispatchQueue, inFlight };
   }
 
+  /** Engine names documents may use: the runners', fixed at construction. */
   get engines(): ReadonlySet<string> {
-    return new Set(this.#o.runners.keys());
+    return this.#engines;
   }
 
   get activeRuns(): number {

@@ -19,6 +19,20 @@ import { graphOf } from '../support/graphs.ts';
 
 const opts = { random: () => 0.5 };
 
+/** build -> deploy (default condition), build -> alert (depends: build.failure) */
+const buildDeployAlert = () =>
+  parseDocument({
+    edges: [
+      [0, 1],
+      [0, 2],
+    ],
+    nodes: [
+      { id: 0, name: 'build', engine: 'nil' },
+      { id: 1, name: 'deploy', engine: 'nil' },
+      { id: 2, name: 'alert', engine: 'nil', depends: 'build.failure' },
+    ],
+  });
+
 /** Feeds an event, then admits every node it made ready, as an orchestrator without limits. */
 function drive(engine: RunEngine, event: EngineEvent): Command[] {
   const out = engine.handle(event);
@@ -203,18 +217,7 @@ describe('RunEngine', () => {
   });
 
   it('depends: a failure handler runs on failure, the success path is skipped, the run fails', () => {
-    // 0 build -> 1 deploy (default), 0 build -> 2 alert (build.failure)
-    const g = parseDocument({
-      edges: [
-        [0, 1],
-        [0, 2],
-      ],
-      nodes: [
-        { id: 0, name: 'build', engine: 'nil' },
-        { id: 1, name: 'deploy', engine: 'nil' },
-        { id: 2, name: 'alert', engine: 'nil', depends: 'build.failure' },
-      ],
-    });
+    const g = buildDeployAlert();
     const e = new RunEngine(g, opts);
     drive(e, start());
     assert.deepEqual(dispatched(drive(e, attemptEnded(0, 1, State.failure))), [2]);
@@ -223,17 +226,7 @@ describe('RunEngine', () => {
   });
 
   it('depends: when the build succeeds the handler is skipped and the run succeeds', () => {
-    const g = parseDocument({
-      edges: [
-        [0, 1],
-        [0, 2],
-      ],
-      nodes: [
-        { id: 0, name: 'build', engine: 'nil' },
-        { id: 1, name: 'deploy', engine: 'nil' },
-        { id: 2, name: 'alert', engine: 'nil', depends: 'build.failure' },
-      ],
-    });
+    const g = buildDeployAlert();
     const e = new RunEngine(g, opts);
     drive(e, start());
     const cmds = drive(e, attemptEnded(0, 1, State.success));
