@@ -25,6 +25,7 @@ import {
   TaskStatusSchema,
   WaitQuery,
 } from './schemas.ts';
+import { spawnerFor } from './spawn.ts';
 import { parseSshConfig } from './ssh-config.ts';
 import { TaskService } from './task-service.ts';
 import { TaskStore } from './task-store.ts';
@@ -52,6 +53,11 @@ export interface ExecutorOptions {
   logger?: FastifyBaseLogger;
   /** time a stopped task's process group gets between SIGTERM and SIGKILL (default 5 s) */
   killGraceMs?: number;
+  /**
+   * how local programs start: `posix` (posix_spawn, the default on Linux with glibc) or
+   * `node` (child_process, the fallback elsewhere); see spawn.ts
+   */
+  spawner?: 'posix' | 'node';
   /** drivers by engine name; the built-in ones by default (benchmarks wrap them to time) */
   drivers?: ReadonlyMap<string, Driver>;
 }
@@ -81,6 +87,7 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     sshConfig: options.sshConfig,
     concurrency: options.concurrency ?? Math.max(2, 2 * os.availableParallelism()),
     killGraceMs: options.killGraceMs ?? 5000,
+    spawn: spawnerFor(options.spawner),
     logger: app.log,
   });
   // preClose runs before the server stops taking requests: long polls get their answer

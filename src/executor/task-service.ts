@@ -16,6 +16,7 @@ import type { GorchNode } from '../graph/model.ts';
 import { isFinal, State } from '../graph/states.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { killIfSame, processStartTime } from './process-identity.ts';
+import type { Spawner } from './spawn.ts';
 import type { TaskRecord, TaskStore } from './task-store.ts';
 import type { Driver, TaskResult, TaskStatus } from './types.ts';
 
@@ -26,6 +27,7 @@ export interface TaskServiceOptions {
   sshConfig?: string;
   concurrency: number;
   killGraceMs: number;
+  spawn: Spawner;
   logger: FastifyBaseLogger;
 }
 
@@ -220,6 +222,7 @@ export class TaskService {
         artifactRoot: this.#o.artifactRoot,
         sshConfig: this.#o.sshConfig,
         killGraceMs: this.#o.killGraceMs,
+        spawn: this.#o.spawn,
         processStarted: (pgid) => this.#o.store.setProcess(task.id, pgid, processStartTime(pgid)),
       });
     } catch (err) {

@@ -4,6 +4,7 @@
  * pulling in Fastify or the drivers.
  */
 import type { GorchNode } from '../graph/model.ts';
+import type { Spawner } from './spawn.ts';
 
 /** What `GET /v1/tasks/{id}` answers. Times are ISO 8601 strings, `null` until they happen. */
 export interface TaskStatus {
@@ -31,6 +32,8 @@ export interface TaskContext {
   artifactRoot: string;
   /** path of the executor's OpenSSH-style config, for ssh/toscassh/ansible targets */
   sshConfig?: string;
+  /** starts local programs (shell, ansible) */
+  spawn: Spawner;
   /** how long a process group gets between SIGTERM and SIGKILL */
   killGraceMs: number;
   /**

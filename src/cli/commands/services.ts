@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../../executor/server.ts';
 import { type Config, ConfigError, normalizeExecutorUrl } from '../config.ts';
@@ -125,6 +125,7 @@ interface ExecutorFlags extends ConfigFlags {
   artifacts?: string;
   sshConfig?: string;
   concurrency?: number;
+  spawner?: 'posix' | 'node';
   tls?: string;
   plainHttp?: boolean;
 }
@@ -281,6 +282,12 @@ export function registerServiceCommands(cli: Command): void {
         )
         .option('--ssh-config <file>', 'OpenSSH-style config of the hosts ssh targets name')
         .option('--concurrency <n>', 'tasks running at once (more wait in a queue)', positive)
+        .addOption(
+          new Option(
+            '--spawner <how>',
+            'how local programs start: posix_spawn (default on Linux/glibc) or node (child_process, slower fork)',
+          ).choices(['posix', 'node']),
+        )
         .option(
           '--tls <dir>',
           'certificates from `baton certs`: require client certificates (env BATON_TLS)',
@@ -306,6 +313,7 @@ export function registerServiceCommands(cli: Command): void {
       artifactRoot: flags.artifacts ?? cfg.artifacts ?? 'artifacts',
       sshConfig: flags.sshConfig ?? cfg.sshConfig,
       concurrency: flags.concurrency,
+      spawner: flags.spawner,
       tls,
       logger,
     });

@@ -1,18 +1,15 @@
 /**
- * Runs a local program for a task (shell and ansible drivers). The program gets its own
- * process group (`detached: true` makes it a session leader), so stopping a task stops
+ * Runs a local program for a task (shell and ansible drivers), started by the executor's
+ * spawner (spawn.ts) as a session leader with its own process group, so stopping a task stops
  * everything it started: SIGTERM to the group, SIGKILL once the leader has exited or the
  * grace period has passed. A task that ends normally keeps the daemons it started.
  */
-import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { type LineParser, OutputCollector } from '../outputs.ts';
+import type { Spawned, SpawnSpec } from '../spawn.ts';
 import type { TaskContext, TaskResult } from '../types.ts';
 
-export interface ProcessSpec {
-  command: string;
-  args: string[];
-  cwd: string;
-  env?: NodeJS.ProcessEnv;
+export interface ProcessSpec extends SpawnSpec {
   /** how stdout lines map to outputs (default `KEY=VALUE`) */
   parse?: LineParser;
 }
@@ -20,70 +17,72 @@ export interface ProcessSpec {
 /** After the leader exits, how long orphans holding stdout/stderr may delay the result. */
 const PIPE_DRAIN_MS = 1000;
 
-export function runProcess(task: TaskContext, spec: ProcessSpec): Promise<TaskResult> {
-  const outputs = new OutputCollector(Object.keys(task.node.output), spec.parse);
-  const stderr = new LastLine();
-  return new Promise((resolve) => {
-    const child = spawn(spec.command, spec.args, {
+export async function runProcess(task: TaskContext, spec: ProcessSpec): Promise<TaskResult> {
+  let child: Spawned;
+  try {
+    child = await task.spawn({
+      command: spec.command,
+      args: spec.args,
       cwd: spec.cwd,
       env: spec.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    if (child.pid !== undefined) task.processStarted(child.pid);
-    let killTimer: NodeJS.Timeout | undefined;
-    let done = false;
-    const onAbort = () => {
-      killGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), task.killGraceMs);
+  } catch (err) {
+    // ENOENT, EACCES, a NUL byte in an argument: nothing started
+    return {
+      ok: false,
+      output: {},
+      exitCode: null,
+      error: `cannot run ${spec.command}: ${(err as Error).message}`,
     };
-    const finish = (result: TaskResult) => {
-      if (done) return;
-      done = true;
-      task.signal.removeEventListener('abort', onAbort);
-      clearTimeout(killTimer);
-      outputs.end();
-      resolve({ ...result, output: outputs.output });
-    };
+  }
+  task.processStarted(child.pid);
+  const outputs = new OutputCollector(Object.keys(task.node.output), spec.parse);
+  const stderr = new LastLine();
+  child.stdout.on('data', (chunk: Buffer) => {
+    task.log.write(chunk);
+    outputs.write(chunk);
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    task.log.write(chunk);
+    stderr.write(chunk);
+  });
+  const pipesClosed = Promise.all([closed(child.stdout), closed(child.stderr)]);
 
-    child.stdout.on('data', (chunk: Buffer) => {
-      task.log.write(chunk);
-      outputs.write(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      task.log.write(chunk);
-      stderr.write(chunk);
-    });
-    child.on('error', (err) => {
-      // spawn failures (ENOENT, EACCES) arrive here and no 'exit' follows
-      finish({
-        ok: false,
-        output: {},
-        exitCode: null,
-        error: `cannot run ${spec.command}: ${err.message}`,
-      });
-    });
-    child.on('exit', (code, signal) => {
-      // the leader is gone; when stopping, whatever is left of its group is killed now
-      if (task.signal.aborted) killGroup(child.pid, 'SIGKILL');
-      const drain = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-      }, PIPE_DRAIN_MS);
-      child.on('close', () => {
-        clearTimeout(drain);
-        if (code === 0) {
-          finish({ ok: true, output: {}, exitCode: 0, error: null });
-          return;
-        }
-        const why = code !== null ? `exited with code ${code}` : `killed by ${signal}`;
-        const last = stderr.line();
-        finish({ ok: false, output: {}, exitCode: code, error: last ? `${why}: ${last}` : why });
-      });
-    });
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    killGroup(child.pid, 'SIGTERM');
+    killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), task.killGraceMs);
+  };
+  if (task.signal.aborted) onAbort();
+  else task.signal.addEventListener('abort', onAbort, { once: true });
 
-    if (task.signal.aborted) onAbort();
-    else task.signal.addEventListener('abort', onAbort, { once: true });
+  const { code, signal } = await child.exited;
+  // the leader is gone; when stopping, whatever is left of its group is killed now
+  if (task.signal.aborted) killGroup(child.pid, 'SIGKILL');
+  task.signal.removeEventListener('abort', onAbort);
+  clearTimeout(killTimer);
+  const drain = setTimeout(() => {
+    child.stdout.destroy();
+    child.stderr.destroy();
+  }, PIPE_DRAIN_MS);
+  await pipesClosed;
+  clearTimeout(drain);
+  outputs.end();
+  if (code === 0) return { ok: true, output: outputs.output, exitCode: 0, error: null };
+  const why = code !== null ? `exited with code ${code}` : `killed by ${signal}`;
+  const last = stderr.line();
+  return {
+    ok: false,
+    output: outputs.output,
+    exitCode: code,
+    error: last ? `${why}: ${last}` : why,
+  };
+}
+
+function closed(stream: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed) resolve();
+    else stream.once('close', () => resolve());
   });
 }
 
