@@ -2,7 +2,8 @@
  * An executor in its own process for bench/executor.ts, as in a real deployment, with its
  * shell driver wrapped to stamp when each task starts and ends (this process's clock, so the
  * dispatch latency it yields needs no clock agreement between processes).
- * Talks to its parent over IPC: sends {url} when listening; answers 'stamps' and 'clear'.
+ * Talks to its parent over IPC: sends {url} when listening; answers 'stamps' (with the CPU
+ * time used since the last 'clear') and 'clear'.
  */
 import { loadTls } from '../src/cli/certs.ts';
 import { drivers } from '../src/executor/drivers/index.ts';
@@ -34,11 +35,16 @@ const executor = await startExecutor({
   concurrency: Number(concurrency),
   drivers: new Map([...drivers, ['shell', timedShell]]),
 });
+let cpuSince = process.cpuUsage();
 process.on('message', (message) => {
-  if (message === 'stamps') process.send!({ start: [...start], end: [...end] });
+  if (message === 'stamps') {
+    const cpu = process.cpuUsage(cpuSince);
+    process.send!({ start: [...start], end: [...end], cpuMs: (cpu.user + cpu.system) / 1000 });
+  }
   if (message === 'clear') {
     start.clear();
     end.clear();
+    cpuSince = process.cpuUsage();
     process.send!({ cleared: true });
   }
 });

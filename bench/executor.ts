@@ -26,6 +26,8 @@ const PARALLELISM = 4;
 interface Stamps {
   start: Map<string, number>;
   end: Map<string, number>;
+  /** CPU time of the executor process since the last 'clear' */
+  cpuMs: number;
 }
 
 /** Starts bench/executor-process.ts; `ask` sends a message and resolves with the answer. */
@@ -104,8 +106,9 @@ export async function benchExecutor(): Promise<Record<string, number>> {
     const raw = (await executor.ask('stamps')) as {
       start: [string, number][];
       end: [string, number][];
+      cpuMs: number;
     };
-    return { start: new Map(raw.start), end: new Map(raw.end) };
+    return { start: new Map(raw.start), end: new Map(raw.end), cpuMs: raw.cpuMs };
   };
   const server = await startServer({
     host: '127.0.0.1',
@@ -131,8 +134,11 @@ export async function benchExecutor(): Promise<Record<string, number>> {
     const n = 1000;
     const edges = layeredEdges(n, 50, 2, 7);
     await run(shellDocument(20, [])); // warm up connections and the JIT
+    await executor.ask('clear');
     const batonMs: number[] = [];
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < 3; i++) batonMs.push(await run(shellDocument(n, edges)));
+    const cpu = process.cpuUsage(cpu0);
     const dag = await stamps();
     let busy = 0;
     for (const [name, end] of dag.end) busy += end - dag.start.get(name)!;
@@ -171,6 +177,11 @@ export async function benchExecutor(): Promise<Record<string, number>> {
       'executor.dag1000.ninja.ms': Math.round(ninjaMs[1]),
       'executor.dag1000.ratio': round(batonMs[1] / ninjaMs[1]),
       'executor.dag1000.task_in_driver.ms': round(taskMs),
+      // CPU per node of each process (the orchestrator's includes the bench's SSE client)
+      'executor.dag1000.cpu_per_node.orchestrator.ms': round(
+        (cpu.user + cpu.system) / 1000 / 3 / n,
+      ),
+      'executor.dag1000.cpu_per_node.executor.ms': round(dag.cpuMs / 3 / n),
       'executor.dispatch_latency.p50.ms': round(pct(latency, 50)),
       'executor.dispatch_latency.p90.ms': round(pct(latency, 90)),
       'executor.dispatch_latency.p99.ms': round(pct(latency, 99)),

@@ -15,7 +15,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { GorchNode } from '../graph/model.ts';
 import { isFinal, State } from '../graph/states.ts';
 import { LogBuffer } from './log-buffer.ts';
-import { killIfSame, processStartTime } from './process-identity.ts';
+import { killTaskProcesses } from './orphans.ts';
 import type { Spawner } from './spawn.ts';
 import type { TaskRecord, TaskStore } from './task-store.ts';
 import type { Driver, TaskResult, TaskStatus } from './types.ts';
@@ -64,12 +64,11 @@ export class TaskService {
     // answer: its process was orphaned or killed, its output pipe is gone, so we cannot know
     // whether it finished or what it printed. Claiming success could hide a half-done change;
     // running it again could do it twice, which the idempotency key promises never happens.
-    // Failure lets the orchestrator's retry policy (or a human) decide. Local process groups
-    // the dead executor left running are killed first: a retry must not run beside them.
-    for (const { pgid, start } of options.store.runningProcesses()) {
-      if (killIfSame(pgid, start))
-        options.logger.warn({ pgid }, 'killed a task process group left by a crash');
-    }
+    // Failure lets the orchestrator's retry policy (or a human) decide. Local programs the
+    // dead executor left running are killed first: a retry must not run beside them.
+    const killed = killTaskProcesses(new Set(options.store.runningIds()));
+    if (killed.length > 0)
+      options.logger.warn({ pids: killed }, 'killed task processes left running by a crash');
     const failed = options.store.failRunning(RESTARTED_ERROR, Date.now());
     if (failed > 0)
       options.logger.warn({ failed }, 'marked tasks interrupted by a restart as failed');
@@ -216,6 +215,7 @@ export class TaskService {
       const driver = this.#o.drivers.get(node.engine);
       if (driver === undefined) throw new Error(`unknown engine ${JSON.stringify(node.engine)}`);
       result = await driver.run({
+        taskId: task.id,
         node,
         signal,
         log: live.log,
@@ -223,7 +223,6 @@ export class TaskService {
         sshConfig: this.#o.sshConfig,
         killGraceMs: this.#o.killGraceMs,
         spawn: this.#o.spawn,
-        processStarted: (pgid) => this.#o.store.setProcess(task.id, pgid, processStartTime(pgid)),
       });
     } catch (err) {
       result = {

@@ -46,11 +46,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   log TEXT,
   created_at INTEGER NOT NULL,
   started_at INTEGER,
-  stopped_at INTEGER,
-  -- the local process group of a running task, and its leader's start time (to tell it
-  -- from a later process that got the same pid)
-  pgid INTEGER,
-  pgid_start TEXT
+  stopped_at INTEGER
 );`;
 
 interface Row {
@@ -147,16 +143,10 @@ export class TaskStore {
     );
   }
 
-  setProcess(id: string, pgid: number, start: string | null): void {
-    this.#stmt('UPDATE tasks SET pgid = ?, pgid_start = ? WHERE id = ?').run(pgid, start, id);
-  }
-
-  /** Process groups of tasks recorded as running (after a crash: left behind by it). */
-  runningProcesses(): { pgid: number; start: string | null }[] {
-    const rows = this.#stmt(
-      'SELECT pgid, pgid_start FROM tasks WHERE state = ? AND pgid IS NOT NULL',
-    ).all(State.running);
-    return rows.map((r) => ({ pgid: Number(r.pgid), start: r.pgid_start as string | null }));
+  /** Ids of tasks recorded as running (after a crash: what it interrupted). */
+  runningIds(): string[] {
+    const rows = this.#stmt('SELECT id FROM tasks WHERE state = ?').all(State.running);
+    return rows.map((r) => String(r.id));
   }
 
   /** Marks every task still `running` as failed; see TaskService for why. */

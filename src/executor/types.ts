@@ -25,6 +25,8 @@ export interface LogSink {
 }
 
 export interface TaskContext {
+  /** the executor's task id, given to local programs as BATON_TASK_ID (see orphans.ts) */
+  taskId: string;
   node: GorchNode;
   /** aborted on cancel, timeout or executor shutdown; drivers stop their work when it fires */
   signal: AbortSignal;
@@ -36,11 +38,6 @@ export interface TaskContext {
   spawn: Spawner;
   /** how long a process group gets between SIGTERM and SIGKILL */
   killGraceMs: number;
-  /**
-   * Drivers that start a local process group report its id here, so an executor restarted
-   * after a crash can stop the group the dead executor left behind.
-   */
-  processStarted(pgid: number): void;
 }
 
 /**

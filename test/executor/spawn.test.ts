@@ -61,9 +61,15 @@ for (const [name, spawner] of [
     });
 
     test('signals are neither ignored nor blocked (Node ignores SIGPIPE)', async () => {
-      const result = await run(spawner, 'grep -E "^Sig(Ign|Blk)" /proc/$$/status');
+      // grep reads its own status: what it was given (a shell could block signals to fork)
+      const child = await spawner({
+        command: 'grep',
+        args: ['-E', '^Sig(Ign|Blk)', '/proc/self/status'],
+        cwd: '/',
+      });
+      const [stdout] = await Promise.all([text(child.stdout), child.exited]);
       const mask = (field: string) =>
-        BigInt(`0x${new RegExp(`${field}:\\s+([0-9a-f]+)`).exec(result.stdout)![1]}`);
+        BigInt(`0x${new RegExp(`${field}:\\s+([0-9a-f]+)`).exec(stdout)![1]}`);
       assert.equal(mask('SigBlk'), 0n);
       // signals 1-31; glibc keeps 32 and 33 for itself and sets them up at every exec
       assert.equal(mask('SigIgn') & 0x7fffffffn, 0n);

@@ -50,14 +50,7 @@ describe('executor SIGKILLed mid-task', () => {
     });
   });
 
-  it('killed the instant its tasks start, restarted: no task runs beside its retry (5 rounds)', {
-    todo:
-      "BUG (race): src/executor/drivers/process.ts records a task's process group " +
-      '(processStarted -> store.setProcess) only after spawn() returns, while the task is ' +
-      'already running; an executor killed in between leaves an orphan it does not know, ' +
-      'so the restarted executor does not kill it and the retry runs beside it (the work ' +
-      'is done twice, concurrently). Seen about once in four smoke runs under load',
-  }, async (t) => {
+  it('killed the instant its tasks start, restarted: no task runs beside its retry (5 rounds)', async (t) => {
     // busy threads on every core, so the executor is often descheduled right after a spawn
     const hogs = Array.from(
       { length: availableParallelism() * 2 },
