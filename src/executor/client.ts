@@ -26,7 +26,16 @@ export interface ExecutorClientOptions {
 export interface ExecutorClient {
   readonly url: string;
   ping(): Promise<void>;
-  submit(node: GorchNode, idempotencyKey: string): Promise<{ id: string }>;
+  /**
+   * Hands a node over. With `waitSeconds` the executor answers once the task is final or
+   * after that long, whichever is first, so a short task costs one round trip; `status` is
+   * the task's status then (absent from executors that answer only `{id}`).
+   */
+  submit(
+    node: GorchNode,
+    idempotencyKey: string,
+    waitSeconds?: number,
+  ): Promise<{ id: string; status?: TaskStatus }>;
   /** the task's status once it is final, or after `seconds` (at most 60) */
   wait(id: string, seconds: number): Promise<TaskStatus>;
   log(id: string): Promise<string>;
@@ -171,22 +180,29 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
         );
       }
     },
-    async submit(node, idempotencyKey) {
-      const answer = await callJson('POST', '/v1/tasks', 202, {
-        ...node,
-        idempotency_key: idempotencyKey,
-      });
+    async submit(node, idempotencyKey, waitSeconds = 0) {
+      const s = clampWait(waitSeconds);
+      const path = s > 0 ? `/v1/tasks?wait=${s}` : '/v1/tasks';
+      const answer = await callJson(
+        'POST',
+        path,
+        202,
+        { ...node, idempotency_key: idempotencyKey },
+        s * 1000,
+      );
       if (typeof answer.id !== 'string') {
         throw new ExecutorError(
           url,
           'protocol',
-          `POST /v1/tasks answered without a task id: ${snippet(JSON.stringify(answer))}`,
+          `POST ${path} answered without a task id: ${snippet(JSON.stringify(answer))}`,
         );
       }
-      return { id: answer.id };
+      return typeof answer.state === 'number'
+        ? { id: answer.id, status: answer as unknown as TaskStatus }
+        : { id: answer.id };
     },
     async wait(id, seconds) {
-      const s = Math.max(0, Math.min(seconds, 60));
+      const s = clampWait(seconds);
       const path = s > 0 ? `${taskPath(id)}?wait=${s}` : taskPath(id);
       return taskStatus(await callJson('GET', path, 200, undefined, s * 1000), `GET ${path}`);
     },
@@ -198,6 +214,11 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
     },
     close: () => agent.close(),
   };
+}
+
+/** A long poll's seconds, within what executors accept (0 to 60). */
+function clampWait(seconds: number): number {
+  return Math.max(0, Math.min(seconds, 60));
 }
 
 async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {

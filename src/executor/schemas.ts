@@ -21,11 +21,12 @@ export const NodeBody = Type.Object(
 export const TaskParams = Type.Object({ id: Type.String() });
 
 export const WaitQuery = Type.Object({
-  /** seconds to long-poll until the task is final; values over 60 are treated as 60 */
+  /**
+   * seconds to long-poll until the task is final (GET, and POST after accepting); values
+   * over 60 are treated as 60
+   */
   wait: Type.Optional(Type.Number({ minimum: 0 })),
 });
-
-export const Accepted = Type.Object({ id: Type.String() });
 
 export const TaskStatusSchema = Type.Object({
   id: Type.String(),

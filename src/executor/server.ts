@@ -14,17 +14,10 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyHttpOptions,
   type FastifyInstance,
+  type FastifyReply,
 } from 'fastify';
 import { drivers } from './drivers/index.ts';
-import {
-  Accepted,
-  ErrorSchema,
-  NodeBody,
-  Ping,
-  TaskParams,
-  TaskStatusSchema,
-  WaitQuery,
-} from './schemas.ts';
+import { ErrorSchema, NodeBody, Ping, TaskParams, TaskStatusSchema, WaitQuery } from './schemas.ts';
 import { spawnerFor } from './spawn.ts';
 import { parseSshConfig } from './ssh-config.ts';
 import { TaskService } from './task-service.ts';
@@ -105,6 +98,16 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     reply.code(404).send({ code: 404, message: `no route ${request.method} ${request.url}` }),
   );
 
+  /** The task's status once final, or after `wait` seconds, or when the client goes away. */
+  const waitFor = (id: string, wait: number | undefined, reply: FastifyReply) => {
+    const seconds = Math.min(wait ?? 0, MAX_WAIT_SECONDS);
+    if (seconds === 0) return Promise.resolve(service.status(id));
+    // stop waiting when the client goes away, so an abandoned poll holds nothing
+    const gone = new AbortController();
+    reply.raw.once('close', () => gone.abort());
+    return service.wait(id, seconds * 1000, gone.signal);
+  };
+
   const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema };
 
   app.get('/v1/ping', { schema: { response: { 200: Ping } } }, async () => ({
@@ -113,7 +116,13 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
 
   app.post(
     '/v1/tasks',
-    { schema: { body: NodeBody, response: { 202: Accepted, ...errors } } },
+    {
+      schema: {
+        body: NodeBody,
+        querystring: WaitQuery,
+        response: { 202: TaskStatusSchema, ...errors },
+      },
+    },
     async (request, reply) => {
       const { idempotency_key: key, ...fields } = request.body;
       if (!engines.has(fields.engine)) {
@@ -135,7 +144,10 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
         const message = `idempotency_key ${JSON.stringify(key)} was already used for task ${result.id} with a different node`;
         return reply.code(409).send({ code: 409, message });
       }
-      return reply.code(202).send({ id: result.id });
+      // the task's status, once final if it gets there within `wait`: a short task then
+      // costs the orchestrator one round trip instead of a POST and a long poll
+      const status = await waitFor(result.id, request.query.wait, reply);
+      return reply.code(202).send(status!); // stored above, so it exists
     },
   );
 
@@ -149,11 +161,7 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
       },
     },
     async (request, reply) => {
-      const seconds = Math.min(request.query.wait ?? 0, MAX_WAIT_SECONDS);
-      // stop waiting when the client goes away, so an abandoned poll holds nothing
-      const gone = new AbortController();
-      reply.raw.once('close', () => gone.abort());
-      const status = await service.wait(request.params.id, seconds * 1000, gone.signal);
+      const status = await waitFor(request.params.id, request.query.wait, reply);
       if (status === undefined) return reply.code(404).send(noTask(request.params.id));
       return status;
     },

@@ -1,13 +1,15 @@
 /**
  * Runs attempts on executor services (DESIGN §4). The executor is the one whose name equals
- * the node's `target`, else the default one. Completion comes by long-poll (`wait`), so a
- * finished task is seen within a round trip, not after a polling interval.
+ * the node's `target`, else the default one. Completion comes by long-poll: the POST itself
+ * waits up to a second, then `GET ?wait=` does, so a finished task is seen within a round
+ * trip, not after a polling interval.
  *
  * Exactly once: the attempt's key is the executor's idempotency key, so submitting again after
  * an orchestrator restart re-attaches to the task already running instead of starting another.
  */
 import type { ExecutorClient } from '../executor/client.ts';
 import { ExecutorError } from '../executor/client.ts';
+import type { TaskStatus } from '../executor/types.ts';
 import { State } from '../graph/states.ts';
 import { Detached } from './orchestrator.ts';
 import type { Attempt, AttemptOutcome, TaskRunner } from './runners.ts';
@@ -23,6 +25,11 @@ export interface ExecutorPool {
 export const EXECUTOR_ENGINES = ['shell', 'ssh', 'toscassh', 'ansible', 'http'] as const;
 
 const WAIT_SECONDS = 30;
+/**
+ * How long the executor may hold the POST for the task to end. Short tasks then cost one
+ * round trip; the cost is that the task id (for cancel and logs) is known up to this late.
+ */
+const SUBMIT_WAIT_SECONDS = 1;
 /** transient errors while waiting are retried for this long before the attempt fails */
 const WAIT_GIVE_UP_MS = 60_000;
 
@@ -45,12 +52,15 @@ export function executorRunner(pool: ExecutorPool): TaskRunner {
         };
       }
       let taskId: string;
+      let status: TaskStatus | undefined;
       try {
-        ({ id: taskId } = await client.submit(node, attempt.key));
+        ({ id: taskId, status } = await client.submit(node, attempt.key, SUBMIT_WAIT_SECONDS));
       } catch (err) {
         return { state: State.failure, error: message(err) };
       }
       attempt.onDispatched?.(name, taskId);
+      const ended = status && outcome(status);
+      if (ended) return ended;
       const cancel = () => {
         // a run handed over to another replica keeps its task: the new owner re-attaches
         if (signal.reason instanceof Detached) return;
@@ -83,21 +93,9 @@ async function waitForEnd(
   let failingSince: number | null = null;
   while (!signal.aborted) {
     try {
-      const status = await client.wait(taskId, WAIT_SECONDS);
+      const ended = outcome(await client.wait(taskId, WAIT_SECONDS));
       failingSince = null;
-      switch (status.state) {
-        case State.success:
-          return { state: State.success, output: status.output };
-        case State.failure:
-          return {
-            state: State.failure,
-            error: status.error ?? `failed (exit code ${status.exit_code})`,
-          };
-        case State.timeout:
-          return { state: State.timeout, error: status.error ?? 'timed out on the executor' };
-        case State.canceled:
-          return { state: State.failure, error: status.error ?? 'canceled on the executor' };
-      }
+      if (ended) return ended;
     } catch (err) {
       // An executor restarting or a dropped connection should not fail a long task at once.
       const transient =
@@ -110,6 +108,24 @@ async function waitForEnd(
     }
   }
   return { state: State.failure, error: 'aborted' };
+}
+
+/** What a final task status means for the attempt; undefined while the task runs. */
+function outcome(status: TaskStatus): AttemptOutcome | undefined {
+  switch (status.state) {
+    case State.success:
+      return { state: State.success, output: status.output };
+    case State.failure:
+      return {
+        state: State.failure,
+        error: status.error ?? `failed (exit code ${status.exit_code})`,
+      };
+    case State.timeout:
+      return { state: State.timeout, error: status.error ?? 'timed out on the executor' };
+    case State.canceled:
+      return { state: State.failure, error: status.error ?? 'canceled on the executor' };
+  }
+  return undefined;
 }
 
 function message(err: unknown): string {

@@ -86,6 +86,33 @@ test('unknown ids and routes get JSON 404s', async (t) => {
   });
 });
 
+test('POST ?wait answers with the final status of a task that ends in time, else its status then', async (t) => {
+  const h = await harness(t);
+  await writeScripts(h.root, SCRIPTS);
+  const quick = await h.client.submit(
+    node({ engine: 'shell', artifact: 'outputs.sh', output: { ip: '' } }),
+    freshKey(),
+    5,
+  );
+  assert.equal(quick.status?.state, State.success, quick.status?.error ?? '');
+  assert.deepEqual(quick.status?.output, { ip: '10.1.2.4' });
+  assert.equal(quick.status?.id, quick.id);
+
+  const started = Date.now();
+  const slow = await h.client.submit(node({ engine: 'sleep', args: ['3'] }), freshKey(), 0.3);
+  const waited = Date.now() - started;
+  assert.equal(slow.status?.state, State.running);
+  assert.ok(waited >= 250 && waited < 2500, `answered after ${waited} ms`);
+  // without wait the answer comes at once, with the task's status as accepted
+  const now = await h.client.submit(node({ engine: 'sleep', args: ['3'] }), freshKey());
+  assert.ok(
+    now.status?.state === State.torun || now.status?.state === State.running,
+    `state ${now.status?.state}`,
+  );
+  await h.client.cancel(slow.id);
+  await h.client.cancel(now.id);
+});
+
 test('the same idempotency key gives the same id and runs once', async (t) => {
   const h = await harness(t);
   await writeScripts(h.root, SCRIPTS);

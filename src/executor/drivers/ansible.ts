@@ -31,7 +31,7 @@ export const ansibleDriver: Driver = {
   async run(task: TaskContext): Promise<TaskResult> {
     let playbook: string;
     try {
-      playbook = await resolveArtifact(task.artifactRoot, task.node.artifact);
+      playbook = resolveArtifact(task.artifactRoot, task.node.artifact);
     } catch (err) {
       if (err instanceof ArtifactError) return refused(err);
       throw err;

@@ -10,7 +10,7 @@ export const shellDriver: Driver = {
   async run(task: TaskContext): Promise<TaskResult> {
     let program: string;
     try {
-      program = await resolveArtifact(task.artifactRoot, task.node.artifact);
+      program = resolveArtifact(task.artifactRoot, task.node.artifact);
     } catch (err) {
       if (err instanceof ArtifactError) return refused(err);
       throw err;

@@ -46,7 +46,7 @@ export async function runOverSsh(task: TaskContext, remote: RemoteScript): Promi
   let script: Buffer;
   let host: SshHost;
   try {
-    const file = await resolveArtifact(task.artifactRoot, task.node.artifact);
+    const file = resolveArtifact(task.artifactRoot, task.node.artifact);
     script = await readFile(file);
     if (script.length > MAX_SCRIPT_BYTES)
       throw new ArtifactError(
