@@ -53,7 +53,11 @@ export const RESTARTED_ERROR = 'executor restarted while the task was running';
 
 export class TaskService {
   readonly #o: TaskServiceOptions;
-  readonly #queue: string[] = [];
+  /** accepted, durable, waiting for a slot (FIFO) */
+  readonly #queue: TaskRecord[] = [];
+  /** accepted, waiting for the fsync that makes their records durable (see #sync) */
+  #unsynced: TaskRecord[] = [];
+  #syncing = false;
   readonly #live = new Map<string, LiveTask>();
   readonly #waiters = new Map<string, Set<() => void>>();
   #closing = false;
@@ -73,7 +77,8 @@ export class TaskService {
     if (failed > 0)
       options.logger.warn({ failed }, 'marked tasks interrupted by a restart as failed');
     // Queued tasks never started, so running them now still runs them exactly once.
-    this.#queue.push(...options.store.queued());
+    for (const id of options.store.queued()) this.#unsynced.push(options.store.get(id)!);
+    this.#sync();
     this.#startQueued();
   }
 
@@ -87,10 +92,47 @@ export class TaskService {
       return { kind: 'conflict', id: task.id };
     }
     if (created) {
-      this.#queue.push(task.id);
-      this.#startQueued();
+      this.#unsynced.push(task);
+      this.#sync();
     }
     return { kind: 'accepted', id: task.id, created };
+  }
+
+  /**
+   * A task starts only once its record would survive a power cut: were it lost, the
+   * orchestrator could submit the same key again and the task would run twice. Records are
+   * committed without an fsync; one fsync off the event loop then covers every record
+   * accepted before it began, and those accepted meanwhile wait for the next one (group
+   * commit). If the fsync fails, nothing is known to be durable: those tasks fail unrun.
+   */
+  #sync(): void {
+    if (this.#syncing || this.#unsynced.length === 0) return;
+    const batch = this.#unsynced;
+    this.#unsynced = [];
+    this.#syncing = true;
+    this.#o.store.sync().then(
+      () => {
+        this.#syncing = false;
+        this.#queue.push(...batch);
+        this.#startQueued();
+        this.#sync();
+      },
+      (err: Error) => {
+        this.#syncing = false;
+        if (this.#closing) return; // the store is closing: they stay queued for the next start
+        this.#o.logger.error({ err }, 'could not make task records durable');
+        for (const task of batch) {
+          this.#end(task.id, {
+            state: State.failure,
+            output: {},
+            exitCode: null,
+            error: `not started: the executor could not make its record durable (${err.message})`,
+            log: '',
+          });
+        }
+        this.#sync();
+      },
+    );
   }
 
   status(id: string): TaskStatus | undefined {
@@ -142,9 +184,12 @@ export class TaskService {
       await live.done;
       return this.status(id);
     }
-    const queuedAt = this.#queue.indexOf(id);
-    if (queuedAt !== -1) {
-      this.#queue.splice(queuedAt, 1);
+    const waiting = [this.#queue, this.#unsynced].find((q) => q.some((t) => t.id === id));
+    if (waiting !== undefined) {
+      waiting.splice(
+        waiting.findIndex((t) => t.id === id),
+        1,
+      );
       this.#end(id, {
         state: State.canceled,
         output: {},
@@ -182,8 +227,7 @@ export class TaskService {
 
   #startQueued(): void {
     while (!this.#closing && this.#live.size < this.#o.concurrency && this.#queue.length > 0) {
-      const task = this.#o.store.get(this.#queue.shift()!);
-      if (task?.state === State.torun) this.#start(task);
+      this.#start(this.#queue.shift()!);
     }
   }
 

@@ -5,9 +5,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import { createExecutorClient, ExecutorError } from '../../src/executor/client.ts';
+import { drivers } from '../../src/executor/drivers/index.ts';
 import { startExecutor } from '../../src/executor/server.ts';
-import { RESTARTED_ERROR } from '../../src/executor/task-service.ts';
+import { spawnerFor } from '../../src/executor/spawn.ts';
+import { RESTARTED_ERROR, TaskService } from '../../src/executor/task-service.ts';
+import { TaskStore } from '../../src/executor/task-store.ts';
 import { State } from '../../src/graph/states.ts';
 import {
   freshKey,
@@ -303,4 +307,48 @@ test('bad options fail at start-up naming the option', async (t) => {
     }),
     /concurrency must be a positive integer/,
   );
+});
+
+test('a task whose record cannot be made durable fails unrun, and the service goes on', async (t) => {
+  const root = await tempDir(t);
+  const dataDir = await tempDir(t);
+  await writeScripts(root, SCRIPTS);
+  const ran = path.join(await tempDir(t), 'runs');
+  let fsyncFails = true;
+  // a real store whose fsync fails (EIO) on demand, as on a dying disk
+  class DyingDisk extends TaskStore {
+    override async sync(): Promise<void> {
+      if (fsyncFails) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      return super.sync();
+    }
+  }
+  const store = new DyingDisk(dataDir);
+  const service = new TaskService({
+    store,
+    drivers,
+    artifactRoot: root,
+    concurrency: 2,
+    killGraceMs: 1000,
+    spawn: spawnerFor(undefined),
+    logger: pino({ enabled: false }),
+  });
+  t.after(async () => {
+    await service.shutdown();
+    store.close();
+  });
+  const appendOnce = node({ engine: 'shell', artifact: 'append.sh', args: [ran, '0'] });
+  const lost = service.submit(appendOnce, freshKey());
+  assert.equal(lost.kind, 'accepted');
+  const failed = await service.wait(lost.id, 5000);
+  assert.equal(failed?.state, State.failure);
+  assert.match(
+    failed?.error ?? '',
+    /not started: the executor could not make its record durable \(EIO/,
+  );
+  assert.throws(() => readFileSync(ran), /ENOENT/, 'the task ran');
+
+  fsyncFails = false;
+  const kept = service.submit(appendOnce, freshKey());
+  assert.equal((await service.wait(kept.id, 5000))?.state, State.success);
+  assert.equal(readFileSync(ran, 'utf8'), 'run\n');
 });
