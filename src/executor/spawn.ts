@@ -157,6 +157,22 @@ function errnoError(errno: number, syscall: string, command: string): NodeJS.Err
   return Object.assign(new Error(`${syscall} ${command} ${code}`), { code, errno, syscall });
 }
 
+/** Runs `call` once fewer than `MAX_SPAWNING` earlier calls are still running (FIFO). */
+const MAX_SPAWNING = 64;
+let spawning = 0;
+const waitingTurn: (() => void)[] = [];
+async function inTurn<T>(call: () => Promise<T>): Promise<T> {
+  if (spawning < MAX_SPAWNING) spawning++;
+  else await new Promise<void>((go) => waitingTurn.push(go)); // a finishing call's slot
+  try {
+    return await call();
+  } finally {
+    const next = waitingTurn.shift();
+    if (next) next();
+    else spawning--;
+  }
+}
+
 function makePosixSpawn(): Spawner | undefined {
   const libc = loadLibc();
   if (libc === undefined) return undefined;
@@ -167,7 +183,12 @@ function makePosixSpawn(): Spawner | undefined {
   libc.sigFillSet(allSignals);
   let listening = false;
 
-  /** One posix_spawnp call with stdout/stderr to the given pipe ends; returns its errno. */
+  /**
+   * One posix_spawnp call with stdout/stderr to the given pipe ends; resolves with its errno.
+   * It runs on one of koffi's worker threads: posix_spawn returns only once the child has
+   * exec'd, and on a busy machine that wait (0.5 ms and more) would otherwise stall the event
+   * loop. koffi refuses more than 256 queued calls, so spawns beyond 64 wait their turn here.
+   */
   const start = (
     pid: Int32Array,
     file: string,
@@ -176,24 +197,29 @@ function makePosixSpawn(): Spawner | undefined {
     cwd: string,
     stdout: number,
     stderr: number,
-  ): number => {
+  ): Promise<number> => {
     const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
     const attr = Buffer.alloc(ATTR_BYTES);
     libc.actionsInit(actions);
     libc.attrInit(attr);
-    try {
-      libc.addOpen(actions, 0, '/dev/null', O_RDONLY, 0);
-      libc.addDup2(actions, stdout, 1);
-      libc.addDup2(actions, stderr, 2);
-      libc.addChdir(actions, cwd);
-      libc.setFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-      libc.setSigMask(attr, noSignals);
-      libc.setSigDefault(attr, allSignals);
-      return libc.spawnp(pid, file, actions, attr, argv, envp) as number;
-    } finally {
-      libc.actionsDestroy(actions);
-      libc.attrDestroy(attr);
-    }
+    libc.addOpen(actions, 0, '/dev/null', O_RDONLY, 0);
+    libc.addDup2(actions, stdout, 1);
+    libc.addDup2(actions, stderr, 2);
+    libc.addChdir(actions, cwd);
+    libc.setFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    libc.setSigMask(attr, noSignals);
+    libc.setSigDefault(attr, allSignals);
+    return inTurn(
+      () =>
+        new Promise((resolve, reject) =>
+          libc.spawnp.async(pid, file, actions, attr, argv, envp, (err: unknown, rc: number) => {
+            libc.actionsDestroy(actions);
+            libc.attrDestroy(attr);
+            if (err) reject(err);
+            else resolve(rc);
+          }),
+        ),
+    );
   };
 
   return async (spec) => {
@@ -217,10 +243,10 @@ function makePosixSpawn(): Spawner | undefined {
       throw errnoError(errno, 'pipe', spec.command);
     }
     const pid = new Int32Array(1);
-    let rc = start(pid, spec.command, [...argv, null], envp, spec.cwd, out[1], err[1]);
+    let rc = await start(pid, spec.command, [...argv, null], envp, spec.cwd, out[1], err[1]);
     // an executable without a #! line runs with /bin/sh, as execvp (and so Node) does
     if (rc === constants.errno.ENOEXEC)
-      rc = start(pid, '/bin/sh', ['/bin/sh', ...argv, null], envp, spec.cwd, out[1], err[1]);
+      rc = await start(pid, '/bin/sh', ['/bin/sh', ...argv, null], envp, spec.cwd, out[1], err[1]);
     libc.close(out[1]);
     libc.close(err[1]);
     if (rc !== 0) {
