@@ -102,10 +102,14 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
   const waitFor = (id: string, wait: number | undefined, reply: FastifyReply) => {
     const seconds = Math.min(wait ?? 0, MAX_WAIT_SECONDS);
     if (seconds === 0) return Promise.resolve(service.status(id));
-    // stop waiting when the client goes away, so an abandoned poll holds nothing
+    // stop waiting when the client goes away, so an abandoned poll holds nothing (and not
+    // after: aborting builds a DOMException, a stack trace for every answer)
     const gone = new AbortController();
-    reply.raw.once('close', () => gone.abort());
-    return service.wait(id, seconds * 1000, gone.signal);
+    const onClose = () => gone.abort();
+    reply.raw.once('close', onClose);
+    return service.wait(id, seconds * 1000, gone.signal).finally(() => {
+      reply.raw.off('close', onClose);
+    });
   };
 
   const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema };
