@@ -52,17 +52,23 @@ export class ExecutorError extends Error {
   readonly kind: ExecutorErrorKind;
   /** the HTTP status when the executor answered with an unexpected one */
   readonly status: number | null;
+  /**
+   * the request certainly never reached the executor (refused, no such host, TLS handshake
+   * failed); otherwise, a POST may have been accepted before the connection broke
+   */
+  readonly unsent: boolean;
 
   constructor(
     url: string,
     kind: ExecutorErrorKind,
     what: string,
-    options: { status?: number; cause?: unknown } = {},
+    options: { status?: number; cause?: unknown; unsent?: boolean } = {},
   ) {
     super(`executor ${url}: ${what}`, { cause: options.cause });
     this.url = url;
     this.kind = kind;
     this.status = options.status ?? null;
+    this.unsent = options.unsent ?? false;
   }
 }
 
@@ -240,15 +246,15 @@ function transportError(url: string, what: string, err: unknown, timeoutMs: numb
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e.code ?? e.cause?.code ?? '';
   const detail = e.cause?.message ?? e.message;
-  const fail = (kind: ExecutorErrorKind, why: string) =>
-    new ExecutorError(url, kind, `${what}: ${why}`, { cause: err });
+  const fail = (kind: ExecutorErrorKind, why: string, unsent = false) =>
+    new ExecutorError(url, kind, `${what}: ${why}`, { cause: err, unsent });
   switch (true) {
     case code === 'ECONNREFUSED':
-      return fail('connect', 'connection refused (is the executor running?)');
+      return fail('connect', 'connection refused (is the executor running?)', true);
     case code === 'UND_ERR_CONNECT_TIMEOUT':
-      return fail('connect', 'could not connect in time');
+      return fail('connect', 'could not connect in time', true);
     case code === 'ENOTFOUND' || code === 'EAI_AGAIN':
-      return fail('connect', `host not found (${code})`);
+      return fail('connect', `host not found (${code})`, true);
     case code === 'UND_ERR_HEADERS_TIMEOUT':
       return fail(
         'timeout',
@@ -261,7 +267,7 @@ function transportError(url: string, what: string, err: unknown, timeoutMs: numb
     case code === 'BATON_ANSWER_TOO_LARGE':
       return fail('protocol', 'the answer is over 4 MiB, not an executor answer');
     case isTlsCode(code):
-      return fail('tls', `TLS failure: ${detail} (${code})`);
+      return fail('tls', `TLS failure: ${detail} (${code})`, true);
     case code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE':
       return fail(
         'connect',

@@ -51,13 +51,13 @@ export function executorRunner(pool: ExecutorPool): TaskRunner {
           error: `no executor named "${node.target}" and no default executor configured`,
         };
       }
-      let taskId: string;
-      let status: TaskStatus | undefined;
+      let accepted: { id: string; status?: TaskStatus };
       try {
-        ({ id: taskId, status } = await client.submit(node, attempt.key, SUBMIT_WAIT_SECONDS));
+        accepted = await submit(client, attempt);
       } catch (err) {
         return { state: State.failure, error: message(err) };
       }
+      const { id: taskId, status } = accepted;
       attempt.onDispatched?.(name, taskId);
       const ended = status && outcome(status);
       if (ended) return ended;
@@ -85,6 +85,41 @@ export function executorRunner(pool: ExecutorPool): TaskRunner {
   };
 }
 
+/**
+ * POSTs the attempt. A POST whose connection broke may have been accepted (it waits up to
+ * SUBMIT_WAIT_SECONDS for the task to end, so an executor restarting meanwhile breaks it):
+ * it is sent again with the same idempotency key, which re-attaches to the task if there is
+ * one, while the errors stay transient and for WAIT_GIVE_UP_MS at most. A request that never
+ * reached the executor (refused, say) fails at once, as does anything else.
+ */
+async function submit(
+  client: ExecutorClient,
+  attempt: Attempt,
+): Promise<{ id: string; status?: TaskStatus }> {
+  let failingSince: number | null = null;
+  for (;;) {
+    try {
+      return await client.submit(attempt.node, attempt.key, SUBMIT_WAIT_SECONDS);
+    } catch (err) {
+      const mayBeAccepted = failingSince !== null || (err instanceof ExecutorError && !err.unsent);
+      failingSince ??= Date.now();
+      if (
+        !mayBeAccepted ||
+        !isTransient(err) ||
+        attempt.signal.aborted ||
+        Date.now() - failingSince > WAIT_GIVE_UP_MS
+      )
+        throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** An executor restarting or a dropped connection: worth asking again. */
+function isTransient(err: unknown): boolean {
+  return err instanceof ExecutorError && (err.kind === 'connect' || err.kind === 'timeout');
+}
+
 async function waitForEnd(
   client: ExecutorClient,
   taskId: string,
@@ -98,10 +133,8 @@ async function waitForEnd(
       if (ended) return ended;
     } catch (err) {
       // An executor restarting or a dropped connection should not fail a long task at once.
-      const transient =
-        err instanceof ExecutorError && (err.kind === 'connect' || err.kind === 'timeout');
       failingSince ??= Date.now();
-      if (!transient || Date.now() - failingSince > WAIT_GIVE_UP_MS) {
+      if (!isTransient(err) || Date.now() - failingSince > WAIT_GIVE_UP_MS) {
         return { state: State.failure, error: message(err) };
       }
       await new Promise((r) => setTimeout(r, 500));
