@@ -136,8 +136,7 @@ export class TaskService {
   }
 
   status(id: string): TaskStatus | undefined {
-    const task = this.#o.store.get(id);
-    return task && toStatus(task);
+    return this.#o.store.status(id);
   }
 
   /** The status once final, or after `ms`, or when `signal` aborts (client went away). */
@@ -304,20 +303,6 @@ export class TaskService {
     const waiters = this.#waiters.get(id);
     if (waiters !== undefined) for (const wake of [...waiters]) wake();
   }
-}
-
-function toStatus(task: TaskRecord): TaskStatus {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  return {
-    id: task.id,
-    name: task.node.name,
-    state: task.state,
-    output: task.output,
-    exit_code: task.exitCode,
-    error: task.error,
-    started_at: iso(task.startedAt),
-    stopped_at: iso(task.stoppedAt),
-  };
 }
 
 /** JSON with object keys sorted, so two equal nodes compare equal whatever their key order. */

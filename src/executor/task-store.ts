@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { GorchNode } from '../graph/model.ts';
 import { State } from '../graph/states.ts';
+import type { TaskStatus } from './types.ts';
 
 export interface TaskRecord {
   id: string;
@@ -151,6 +152,27 @@ export class TaskStore {
       | Row
       | undefined;
     return row && toRecord(row);
+  }
+
+  /** What `GET /v1/tasks/{id}` answers, read without parsing the stored node. */
+  status(id: string): TaskStatus | undefined {
+    const row = this.#stmt(
+      `SELECT id, json_extract(node, '$.name') AS name, state, output, exit_code, error,
+              started_at, stopped_at
+         FROM tasks WHERE id = ?`,
+    ).get(id) as unknown as (Omit<Row, 'node'> & { name: string }) | undefined;
+    if (row === undefined) return undefined;
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return {
+      id: row.id,
+      name: row.name,
+      state: row.state,
+      output: row.output === '{}' ? {} : (JSON.parse(row.output) as Record<string, string>),
+      exit_code: row.exit_code,
+      error: row.error,
+      started_at: iso(row.started_at),
+      stopped_at: iso(row.stopped_at),
+    };
   }
 
   markRunning(id: string, now: number): void {
