@@ -5,7 +5,9 @@
  *                 │                            ├─ node.timeout passed ─> timeout(10)
  *                 └──── DELETE ────────────────┴─ DELETE ─> canceled(11)
  *
- * At most `concurrency` tasks run at once; the rest wait in FIFO order. Stopping a running
+ * At most `concurrency` tasks run at once; the rest wait in FIFO order. A task's driver starts
+ * only once its `running` record is fsynced (see #durable), so no power cut can make the
+ * executor forget a task it started and run its key again. Stopping a running
  * task aborts its driver's AbortSignal (the reason carries the final state) and the driver
  * kills what it started. Waiters for `GET ?wait=S` sit in a per-task list that completion
  * resolves, so a long poll answers the moment the task ends.
@@ -53,11 +55,11 @@ export const RESTARTED_ERROR = 'executor restarted while the task was running';
 
 export class TaskService {
   readonly #o: TaskServiceOptions;
-  /** accepted, durable, waiting for a slot (FIFO) */
+  /** accepted, waiting for a slot (FIFO) */
   readonly #queue: TaskRecord[] = [];
-  /** accepted, waiting for the fsync that makes their records durable (see #sync) */
-  #unsynced: TaskRecord[] = [];
-  #syncing = false;
+  /** the fsync running now, and the next one, which covers every write made meanwhile */
+  #syncing: Promise<void> | null = null;
+  #nextSync: Promise<void> | null = null;
   readonly #live = new Map<string, LiveTask>();
   readonly #waiters = new Map<string, Set<() => void>>();
   #closing = false;
@@ -77,8 +79,7 @@ export class TaskService {
     if (failed > 0)
       options.logger.warn({ failed }, 'marked tasks interrupted by a restart as failed');
     // Queued tasks never started, so running them now still runs them exactly once.
-    for (const id of options.store.queued()) this.#unsynced.push(options.store.get(id)!);
-    this.#sync();
+    for (const id of options.store.queued()) this.#queue.push(options.store.get(id)!);
     this.#startQueued();
   }
 
@@ -92,47 +93,31 @@ export class TaskService {
       return { kind: 'conflict', id: task.id };
     }
     if (created) {
-      this.#unsynced.push(task);
-      this.#sync();
+      this.#queue.push(task);
+      this.#startQueued();
     }
     return { kind: 'accepted', id: task.id, created };
   }
 
   /**
-   * A task starts only once its record would survive a power cut: were it lost, the
-   * orchestrator could submit the same key again and the task would run twice. Records are
-   * committed without an fsync; one fsync off the event loop then covers every record
-   * accepted before it began, and those accepted meanwhile wait for the next one (group
-   * commit). If the fsync fails, nothing is known to be durable: those tasks fail unrun.
+   * Resolves once every write made so far would survive a power cut. Writes are committed
+   * without an fsync (they survive a crash of this process); one fsync of the log, on a pool
+   * thread, then covers all writes made before it began, and writes made while it runs wait
+   * for the next one (group commit).
    */
-  #sync(): void {
-    if (this.#syncing || this.#unsynced.length === 0) return;
-    const batch = this.#unsynced;
-    this.#unsynced = [];
-    this.#syncing = true;
-    this.#o.store.sync().then(
-      () => {
-        this.#syncing = false;
-        this.#queue.push(...batch);
-        this.#startQueued();
-        this.#sync();
-      },
-      (err: Error) => {
-        this.#syncing = false;
-        if (this.#closing) return; // the store is closing: they stay queued for the next start
-        this.#o.logger.error({ err }, 'could not make task records durable');
-        for (const task of batch) {
-          this.#end(task.id, {
-            state: State.failure,
-            output: {},
-            exitCode: null,
-            error: `not started: the executor could not make its record durable (${err.message})`,
-            log: '',
-          });
-        }
-        this.#sync();
-      },
-    );
+  #durable(): Promise<void> {
+    this.#nextSync ??= (async () => {
+      await this.#syncing?.catch(() => {});
+      this.#nextSync = null; // writes from here on need the fsync after this one
+      const sync = this.#o.store.sync();
+      this.#syncing = sync;
+      try {
+        await sync;
+      } finally {
+        if (this.#syncing === sync) this.#syncing = null;
+      }
+    })();
+    return this.#nextSync;
   }
 
   status(id: string): TaskStatus | undefined {
@@ -183,12 +168,9 @@ export class TaskService {
       await live.done;
       return this.status(id);
     }
-    const waiting = [this.#queue, this.#unsynced].find((q) => q.some((t) => t.id === id));
-    if (waiting !== undefined) {
-      waiting.splice(
-        waiting.findIndex((t) => t.id === id),
-        1,
-      );
+    const queuedAt = this.#queue.findIndex((t) => t.id === id);
+    if (queuedAt !== -1) {
+      this.#queue.splice(queuedAt, 1);
       this.#end(id, {
         state: State.canceled,
         output: {},
@@ -244,6 +226,24 @@ export class TaskService {
   async #execute(task: TaskRecord, live: LiveTask): Promise<void> {
     const { node } = task;
     const signal = live.controller.signal;
+    // The task runs only once the record that it is running would survive a power cut (the
+    // same fsync makes its acceptance durable). Otherwise a restart after a power cut could
+    // find it queued, or not at all, and run its key a second time.
+    try {
+      await this.#durable();
+    } catch (err) {
+      this.#o.logger.error({ err }, 'could not make task records durable');
+      this.#live.delete(task.id);
+      this.#end(task.id, {
+        state: State.failure,
+        output: {},
+        exitCode: null,
+        error: `not started: the executor could not make its record durable (${(err as Error).message})`,
+        log: '',
+      });
+      this.#startQueued();
+      return;
+    }
     const timeout = node.timeout ?? 0;
     // beyond setTimeout's limit (about 24.8 days) Node would fire at once: treat as no limit
     const timer =
@@ -253,9 +253,11 @@ export class TaskService {
             timeout * 1000,
           )
         : undefined;
-    let result: TaskResult;
+    let result: TaskResult = { ok: false, output: {}, exitCode: null, error: null };
     try {
       const driver = this.#o.drivers.get(node.engine);
+      // canceled (or the executor stopping) while waiting for the fsync: it never starts
+      if (signal.aborted) throw signal.reason;
       if (driver === undefined) throw new Error(`unknown engine ${JSON.stringify(node.engine)}`);
       result = await driver.run({
         taskId: task.id,
@@ -268,12 +270,13 @@ export class TaskService {
         spawn: this.#o.spawn,
       });
     } catch (err) {
-      result = {
-        ok: false,
-        output: {},
-        exitCode: null,
-        error: `${node.engine} driver error: ${(err as Error).message}`,
-      };
+      if (!signal.aborted)
+        result = {
+          ok: false,
+          output: {},
+          exitCode: null,
+          error: `${node.engine} driver error: ${(err as Error).message}`,
+        };
     } finally {
       clearTimeout(timer);
     }

@@ -354,3 +354,42 @@ test('a task whose record cannot be made durable fails unrun, and the service go
   assert.equal((await service.wait(kept.id, 5000))?.state, State.success);
   assert.equal(readFileSync(ran, 'utf8'), 'run\n');
 });
+
+test('a task starts only after its running record is fsynced; canceled before that, it never starts', async (t) => {
+  const root = await tempDir(t);
+  await writeScripts(root, SCRIPTS);
+  const ran = path.join(await tempDir(t), 'runs');
+  let syncs = 0;
+  // a real store on a slow disk: each fsync takes 300 ms
+  class SlowDisk extends TaskStore {
+    override async sync(): Promise<void> {
+      syncs++;
+      await new Promise((r) => setTimeout(r, 300));
+      return super.sync();
+    }
+  }
+  const store = new SlowDisk(await tempDir(t));
+  const service = new TaskService({
+    store,
+    drivers,
+    artifactRoot: root,
+    concurrency: 4,
+    killGraceMs: 1000,
+    spawn: spawnerFor(undefined),
+    logger: pino({ enabled: false }),
+  });
+  t.after(async () => {
+    await service.shutdown();
+    store.close();
+  });
+  const append = node({ engine: 'shell', artifact: 'append.sh', args: [ran, '0'] });
+  const doomed = service.submit(append, freshKey());
+  const kept = [service.submit(append, freshKey()), service.submit(append, freshKey())];
+  await new Promise((r) => setTimeout(r, 100));
+  assert.throws(() => readFileSync(ran), /ENOENT/, 'a task ran before its record was durable');
+  const canceled = await service.cancel(doomed.id);
+  assert.equal(canceled?.state, State.canceled);
+  for (const { id } of kept) assert.equal((await service.wait(id, 5000))?.state, State.success);
+  assert.equal(readFileSync(ran, 'utf8'), 'run\nrun\n');
+  assert.equal(syncs, 1, 'the three records shared one fsync');
+});
