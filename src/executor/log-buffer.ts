@@ -2,24 +2,27 @@
  * A task's captured stdout/stderr in bounded memory: the first `keep` bytes, the last `keep`
  * bytes, and a count of what was dropped in between. A task printing gigabytes costs at most
  * 3 × keep bytes here (the tail is a window of twice its size, compacted when full, so each
- * byte is copied a bounded number of times).
+ * byte is copied a bounded number of times). Memory is taken as output arrives, so the many
+ * tasks that print a line or two cost a few hundred bytes, not 192 KiB each.
  */
 import type { LogSink } from './types.ts';
 
 export const LOG_KEEP_BYTES = 64 * 1024;
 
+const EMPTY = Buffer.alloc(0);
+
 export class LogBuffer implements LogSink {
   readonly #keep: number;
-  readonly #head: Buffer;
+  /** grows (doubling) up to `keep` bytes */
+  #head = EMPTY;
   #headLength = 0;
-  readonly #tail: Buffer;
+  /** allocated at 2 × keep once the head is full */
+  #tail = EMPTY;
   #tailLength = 0;
   #total = 0;
 
   constructor(keep = LOG_KEEP_BYTES) {
     this.#keep = keep;
-    this.#head = Buffer.alloc(keep);
-    this.#tail = Buffer.alloc(2 * keep);
   }
 
   get totalBytes(): number {
@@ -31,11 +34,13 @@ export class LogBuffer implements LogSink {
     this.#total += data.length;
     if (this.#headLength < this.#keep) {
       const n = Math.min(data.length, this.#keep - this.#headLength);
+      this.#growHead(this.#headLength + n);
       data.copy(this.#head, this.#headLength, 0, n);
       this.#headLength += n;
       data = data.subarray(n);
     }
     if (data.length === 0) return;
+    if (this.#tail === EMPTY) this.#tail = Buffer.allocUnsafe(2 * this.#keep);
     if (data.length >= this.#keep) {
       data.copy(this.#tail, 0, data.length - this.#keep);
       this.#tailLength = this.#keep;
@@ -49,6 +54,15 @@ export class LogBuffer implements LogSink {
     }
     data.copy(this.#tail, this.#tailLength);
     this.#tailLength += data.length;
+  }
+
+  #growHead(size: number): void {
+    if (size <= this.#head.length) return;
+    const grown = Buffer.allocUnsafe(
+      Math.min(this.#keep, Math.max(size, 2 * this.#head.length, 256)),
+    );
+    this.#head.copy(grown, 0, 0, this.#headLength);
+    this.#head = grown;
   }
 
   toString(): string {
