@@ -198,8 +198,9 @@ function makePosixSpawn(): Spawner | undefined {
     stdout: number,
     stderr: number,
   ): Promise<number> => {
-    const actions = Buffer.alloc(FILE_ACTIONS_BYTES);
-    const attr = Buffer.alloc(ATTR_BYTES);
+    // initialised by the *_init calls below
+    const actions = Buffer.allocUnsafe(FILE_ACTIONS_BYTES);
+    const attr = Buffer.allocUnsafe(ATTR_BYTES);
     libc.actionsInit(actions);
     libc.attrInit(attr);
     libc.addOpen(actions, 0, '/dev/null', O_RDONLY, 0);

@@ -37,7 +37,9 @@ export interface TaskEnd {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  -- arrival order; a plain rowid (no AUTOINCREMENT, whose sqlite_sequence row would be one
+  -- more page to write per task): tasks are never deleted, so numbers are never reused
+  seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
   idempotency_key TEXT NOT NULL UNIQUE,
   node TEXT NOT NULL,
