@@ -61,7 +61,8 @@ export class TaskService {
   #syncing: Promise<void> | null = null;
   #nextSync: Promise<void> | null = null;
   readonly #live = new Map<string, LiveTask>();
-  readonly #waiters = new Map<string, Set<() => void>>();
+  /** long polls by task; woken with the final status, or with nothing (timeout, shutdown) */
+  readonly #waiters = new Map<string, Set<(status?: TaskStatus) => void>>();
   #closing = false;
 
   constructor(options: TaskServiceOptions) {
@@ -136,21 +137,22 @@ export class TaskService {
     ) {
       return first;
     }
-    await new Promise<void>((resolve) => {
+    const ended = await new Promise<TaskStatus | undefined>((resolve) => {
       const waiters = this.#waiters.get(id) ?? new Set();
       this.#waiters.set(id, waiters);
-      const wake = () => {
+      const wake = (status?: TaskStatus) => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', wake);
+        signal?.removeEventListener('abort', gone);
         waiters.delete(wake);
         if (waiters.size === 0 && this.#waiters.get(id) === waiters) this.#waiters.delete(id);
-        resolve();
+        resolve(status);
       };
-      const timer = setTimeout(wake, ms);
-      signal?.addEventListener('abort', wake, { once: true });
+      const gone = () => wake();
+      const timer = setTimeout(gone, ms);
+      signal?.addEventListener('abort', gone, { once: true });
       waiters.add(wake);
     });
-    return this.status(id);
+    return ended ?? this.status(id);
   }
 
   log(id: string): string | undefined {
@@ -170,8 +172,8 @@ export class TaskService {
     }
     const queuedAt = this.#queue.findIndex((t) => t.id === id);
     if (queuedAt !== -1) {
-      this.#queue.splice(queuedAt, 1);
-      this.#end(id, {
+      const [task] = this.#queue.splice(queuedAt, 1);
+      this.#end(task, {
         state: State.canceled,
         output: {},
         exitCode: null,
@@ -217,7 +219,8 @@ export class TaskService {
     const log = new LogBuffer();
     const live: LiveTask = { controller, log, done: Promise.resolve() };
     this.#live.set(task.id, live);
-    this.#o.store.markRunning(task.id, Date.now());
+    task.startedAt = Date.now();
+    this.#o.store.markRunning(task.id, task.startedAt);
     live.done = this.#execute(task, live).catch((err: Error) => {
       this.#o.logger.error({ err, task: task.id }, 'recording the end of a task failed');
     });
@@ -234,7 +237,7 @@ export class TaskService {
     } catch (err) {
       this.#o.logger.error({ err }, 'could not make task records durable');
       this.#live.delete(task.id);
-      this.#end(task.id, {
+      this.#end(task, {
         state: State.failure,
         output: {},
         exitCode: null,
@@ -282,7 +285,7 @@ export class TaskService {
     }
     const stop = signal.aborted ? (signal.reason as StopReason) : undefined;
     this.#live.delete(task.id);
-    this.#end(task.id, {
+    this.#end(task, {
       state: stop ? stop.state : result.ok ? State.success : State.failure,
       output: result.output,
       exitCode: result.exitCode,
@@ -293,7 +296,7 @@ export class TaskService {
   }
 
   #end(
-    id: string,
+    task: TaskRecord,
     end: {
       state: number;
       output: Record<string, string>;
@@ -302,9 +305,23 @@ export class TaskService {
       log: string;
     },
   ): void {
-    this.#o.store.finish(id, { ...end, stoppedAt: Date.now() });
-    const waiters = this.#waiters.get(id);
-    if (waiters !== undefined) for (const wake of [...waiters]) wake();
+    const stoppedAt = Date.now();
+    this.#o.store.finish(task.id, { ...end, stoppedAt });
+    const waiters = this.#waiters.get(task.id);
+    if (waiters === undefined) return;
+    // what the store now holds, built here rather than read back
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const status: TaskStatus = {
+      id: task.id,
+      name: task.node.name,
+      state: end.state,
+      output: end.output,
+      exit_code: end.exitCode,
+      error: end.error,
+      started_at: iso(task.startedAt),
+      stopped_at: iso(stoppedAt),
+    };
+    for (const wake of [...waiters]) wake(status);
   }
 }
 
