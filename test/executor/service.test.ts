@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createExecutorClient, ExecutorError } from '../../src/executor/client.ts';
@@ -311,6 +311,24 @@ test('bad options fail at start-up naming the option', async (t) => {
   );
 });
 
+/** A TaskService on `store` (a real one with a faulty disk), closed after the test. */
+function serviceOn(t: TestContext, store: TaskStore, artifactRoot: string): TaskService {
+  const service = new TaskService({
+    store,
+    drivers,
+    artifactRoot,
+    concurrency: 4,
+    killGraceMs: 1000,
+    spawn: spawnerFor(undefined),
+    logger: pino({ enabled: false }),
+  });
+  t.after(async () => {
+    await service.shutdown();
+    store.close();
+  });
+  return service;
+}
+
 test('a task whose record cannot be made durable fails unrun, and the service goes on', async (t) => {
   const root = await tempDir(t);
   const dataDir = await tempDir(t);
@@ -324,20 +342,7 @@ test('a task whose record cannot be made durable fails unrun, and the service go
       return super.sync();
     }
   }
-  const store = new DyingDisk(dataDir);
-  const service = new TaskService({
-    store,
-    drivers,
-    artifactRoot: root,
-    concurrency: 2,
-    killGraceMs: 1000,
-    spawn: spawnerFor(undefined),
-    logger: pino({ enabled: false }),
-  });
-  t.after(async () => {
-    await service.shutdown();
-    store.close();
-  });
+  const service = serviceOn(t, new DyingDisk(dataDir), root);
   const appendOnce = node({ engine: 'shell', artifact: 'append.sh', args: [ran, '0'] });
   const lost = service.submit(appendOnce, freshKey());
   assert.equal(lost.kind, 'accepted');
@@ -368,20 +373,7 @@ test('a task starts only after its running record is fsynced; canceled before th
       return super.sync();
     }
   }
-  const store = new SlowDisk(await tempDir(t));
-  const service = new TaskService({
-    store,
-    drivers,
-    artifactRoot: root,
-    concurrency: 4,
-    killGraceMs: 1000,
-    spawn: spawnerFor(undefined),
-    logger: pino({ enabled: false }),
-  });
-  t.after(async () => {
-    await service.shutdown();
-    store.close();
-  });
+  const service = serviceOn(t, new SlowDisk(await tempDir(t)), root);
   const append = node({ engine: 'shell', artifact: 'append.sh', args: [ran, '0'] });
   const doomed = service.submit(append, freshKey());
   const kept = [service.submit(append, freshKey()), service.submit(append, freshKey())];
