@@ -89,8 +89,9 @@ export function executorRunner(pool: ExecutorPool): TaskRunner {
  * POSTs the attempt. A POST whose connection broke may have been accepted (it waits up to
  * SUBMIT_WAIT_SECONDS for the task to end, so an executor restarting meanwhile breaks it):
  * it is sent again with the same idempotency key, which re-attaches to the task if there is
- * one, while the errors stay transient and for WAIT_GIVE_UP_MS at most. A request that never
- * reached the executor (refused, say) fails at once, as does anything else.
+ * one, while the connection keeps breaking or being refused, for WAIT_GIVE_UP_MS at most. A
+ * request that never reached the executor (refused, say) fails at once, as does a timeout
+ * or any answer.
  */
 async function submit(
   client: ExecutorClient,
@@ -101,11 +102,14 @@ async function submit(
     try {
       return await client.submit(attempt.node, attempt.key, SUBMIT_WAIT_SECONDS);
     } catch (err) {
-      const mayBeAccepted = failingSince !== null || (err instanceof ExecutorError && !err.unsent);
+      // only a broken or refused connection (an executor restarting): a POST that timed out
+      // went to an executor that is up but not answering, and asking again would not help
+      const broken = err instanceof ExecutorError && err.kind === 'connect';
+      const mayBeAccepted = failingSince !== null || (broken && !err.unsent);
       failingSince ??= Date.now();
       if (
+        !broken ||
         !mayBeAccepted ||
-        !isTransient(err) ||
         attempt.signal.aborted ||
         Date.now() - failingSince > WAIT_GIVE_UP_MS
       )

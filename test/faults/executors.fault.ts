@@ -7,10 +7,10 @@
  *     they fail with "connection refused" once the orchestrator gives up waiting (60 s);
  *   - executors that hang or answer garbage: every node fails within a bound set by
  *     src/executor/client.ts (30 s for an answer, 10 s to connect, a long poll 30 s + 30 s,
- *     retried for 60 s) and independent nodes go on;
- *   - known bugs, kept as `todo` tests: an executor dripping its answer one byte at a time
- *     (or sending 1xx interim answers forever) holds the node running forever; a NUL character
- *     in a task's error or output stops an orchestrator on PostgreSQL.
+ *     retried for 60 s) and independent nodes go on; an executor dripping its answer one byte
+ *     at a time (or sending 1xx interim answers forever) fails the node within 45 s; a NUL
+ *     character in a task's error or output fails the node and the replica lives;
+ *   - the executor killed the instant its tasks start: no orphan runs beside the retry.
  * BATON_SUITE_SCALE=short leaves out the cases that wait on client.ts's 30 s and 60 s bounds.
  */
 import assert from 'node:assert/strict';
