@@ -5,11 +5,9 @@
  *                 │                            ├─ node.timeout passed ─> timeout(10)
  *                 └──── DELETE ────────────────┴─ DELETE ─> canceled(11)
  *
- * At most `concurrency` tasks run at once; the rest wait in FIFO order. A task starts only
- * within the start horizon, a seq the store has fsynced (see #advance): after any crash or
- * power cut, the tasks within it that had not finished may have started and are failed, and
- * those beyond it never started and run. So no key ever runs twice, and the fsync is made
- * ahead of need, off the event loop, for several tasks at once. Stopping a running
+ * At most `concurrency` tasks run at once; the rest wait in FIFO order. A task's driver starts
+ * only once its `running` record is fsynced (see #durable), so no power cut can make the
+ * executor forget a task it started and run its key again. Stopping a running
  * task aborts its driver's AbortSignal (the reason carries the final state) and the driver
  * kills what it started. Waiters for `GET ?wait=S` sit in a per-task list that completion
  * resolves, so a long poll answers the moment the task ends.
@@ -54,22 +52,14 @@ export type SubmitResult =
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const RESTARTED_ERROR = 'executor restarted while the task was running';
-export const RESTARTED_QUEUED_ERROR =
-  'executor restarted as the task was due to start: it may have started, so it is not run again';
 
 export class TaskService {
   readonly #o: TaskServiceOptions;
   /** accepted, waiting for a slot (FIFO) */
   readonly #queue: TaskRecord[] = [];
-  /**
-   * The start horizon: no task with a greater seq has started, and the store says so durably
-   * (fsynced). A task starts at once when its seq is within it; otherwise the horizon first
-   * moves past it and a few queued tasks more, with one fsync (see #advance).
-   */
-  #horizon: number;
-  #advancing = false;
-  /** seq of the last task started, which a graceful shutdown brings the horizon back to */
-  #lastStarted = 0;
+  /** the fsync running now, and the next one, which covers every write made meanwhile */
+  #syncing: Promise<void> | null = null;
+  #nextSync: Promise<void> | null = null;
   readonly #live = new Map<string, LiveTask>();
   /** long polls by task; woken with the final status, or with nothing (timeout, shutdown) */
   readonly #waiters = new Map<string, Set<(status?: TaskStatus) => void>>();
@@ -77,29 +67,20 @@ export class TaskService {
 
   constructor(options: TaskServiceOptions) {
     this.#o = options;
-    // A task that may have started before the executor died (running, or queued within the
-    // start horizon) is marked failed. That is the honest answer: its process was orphaned
-    // or killed, its output pipe is gone, so we cannot know whether it finished or what it
-    // printed. Claiming success could hide a half-done change; running it again could do it
-    // twice, which the idempotency key promises never happens. Failure lets the
-    // orchestrator's retry policy (or a human) decide. Local programs the dead executor left
-    // running are killed first: a retry must not run beside them.
-    const store = options.store;
-    this.#horizon = store.startHorizon();
-    this.#lastStarted = this.#horizon;
-    const killed = killTaskProcesses(new Set(store.maybeStartedIds(this.#horizon)));
+    // A task that was running when the executor died is marked failed. That is the honest
+    // answer: its process was orphaned or killed, its output pipe is gone, so we cannot know
+    // whether it finished or what it printed. Claiming success could hide a half-done change;
+    // running it again could do it twice, which the idempotency key promises never happens.
+    // Failure lets the orchestrator's retry policy (or a human) decide. Local programs the
+    // dead executor left running are killed first: a retry must not run beside them.
+    const killed = killTaskProcesses(new Set(options.store.runningIds()));
     if (killed.length > 0)
       options.logger.warn({ pids: killed }, 'killed task processes left running by a crash');
-    const failed = store.failMaybeStarted(
-      this.#horizon,
-      RESTARTED_ERROR,
-      RESTARTED_QUEUED_ERROR,
-      Date.now(),
-    );
+    const failed = options.store.failRunning(RESTARTED_ERROR, Date.now());
     if (failed > 0)
       options.logger.warn({ failed }, 'marked tasks interrupted by a restart as failed');
-    // Queued tasks beyond the horizon never started: running them now runs them once.
-    for (const id of store.queued()) this.#queue.push(store.get(id)!);
+    // Queued tasks never started, so running them now still runs them exactly once.
+    for (const id of options.store.queued()) this.#queue.push(options.store.get(id)!);
     this.#startQueued();
   }
 
@@ -120,51 +101,24 @@ export class TaskService {
   }
 
   /**
-   * Moves the start horizon past the next queued tasks (as many as can run at once, twice
-   * over), durably: the new value is committed, then one fsync of the log, on a pool thread,
-   * makes it and every earlier write (those tasks' acceptance included) survive a power cut.
-   * Done ahead of need, so a task whose slot frees up usually starts at once.
+   * Resolves once every write made so far would survive a power cut. Writes are committed
+   * without an fsync (they survive a crash of this process); one fsync of the log, on a pool
+   * thread, then covers all writes made before it began, and writes made while it runs wait
+   * for the next one (group commit).
    */
-  #advance(): void {
-    // after the current turn, so that the tasks submitted in it share the fsync
-    if (this.#advancing) return;
-    this.#advancing = true;
-    setImmediate(() => this.#advanceNow());
-  }
-
-  #advanceNow(): void {
-    const ahead = this.#queue[Math.min(this.#queue.length, 2 * this.#o.concurrency) - 1];
-    if (this.#closing || ahead === undefined || ahead.seq <= this.#horizon) {
-      this.#advancing = false;
-      return;
-    }
-    const target = ahead.seq;
-    this.#o.store.setStartHorizon(target);
-    this.#o.store.sync().then(
-      () => {
-        this.#advancing = false;
-        this.#horizon = Math.max(this.#horizon, target);
-        this.#startQueued();
-      },
-      (err: Error) => {
-        this.#advancing = false;
-        if (this.#closing) return; // the store is closing
-        // nothing is known to be durable: the tasks waiting on it fail, unrun
-        this.#o.logger.error({ err }, 'could not make task records durable');
-        const unrun = this.#queue.filter((t) => t.seq <= target);
-        this.#queue.splice(0, unrun.length);
-        for (const task of unrun) {
-          this.#end(task, {
-            state: State.failure,
-            output: {},
-            exitCode: null,
-            error: `not started: the executor could not make its record durable (${err.message})`,
-            log: '',
-          });
-        }
-        this.#startQueued();
-      },
-    );
+  #durable(): Promise<void> {
+    this.#nextSync ??= (async () => {
+      await this.#syncing?.catch(() => {});
+      this.#nextSync = null; // writes from here on need the fsync after this one
+      const sync = this.#o.store.sync();
+      this.#syncing = sync;
+      try {
+        await sync;
+      } finally {
+        if (this.#syncing === sync) this.#syncing = null;
+      }
+    })();
+    return this.#nextSync;
   }
 
   status(id: string): TaskStatus | undefined {
@@ -232,8 +186,7 @@ export class TaskService {
 
   /**
    * Stops running tasks (recorded as failed: the executor is going away), wakes every
-   * waiter so long polls answer, and leaves queued tasks queued for the next start: the
-   * start horizon comes back to the last task started, since no other has.
+   * waiter so long polls answer, and leaves queued tasks queued for the next start.
    */
   async shutdown(): Promise<void> {
     this.#closing = true;
@@ -244,12 +197,6 @@ export class TaskService {
         error: 'executor shut down while the task was running',
       });
     await Promise.all(live.map((t) => t.done));
-    try {
-      this.#o.store.setStartHorizon(this.#lastStarted);
-      await this.#o.store.sync();
-    } catch (err) {
-      this.#o.logger.error({ err }, 'could not record which queued tasks never started');
-    }
     for (const waiters of this.#waiters.values()) for (const wake of [...waiters]) wake();
   }
 
@@ -263,10 +210,8 @@ export class TaskService {
 
   #startQueued(): void {
     while (!this.#closing && this.#live.size < this.#o.concurrency && this.#queue.length > 0) {
-      if (this.#queue[0].seq > this.#horizon) break; // not yet durably allowed to start
       this.#start(this.#queue.shift()!);
     }
-    this.#advance();
   }
 
   #start(task: TaskRecord): void {
@@ -275,7 +220,6 @@ export class TaskService {
     const live: LiveTask = { controller, log, done: Promise.resolve() };
     this.#live.set(task.id, live);
     task.startedAt = Date.now();
-    this.#lastStarted = Math.max(this.#lastStarted, task.seq);
     this.#o.store.markRunning(task.id, task.startedAt);
     live.done = this.#execute(task, live).catch((err: Error) => {
       this.#o.logger.error({ err, task: task.id }, 'recording the end of a task failed');
@@ -285,6 +229,24 @@ export class TaskService {
   async #execute(task: TaskRecord, live: LiveTask): Promise<void> {
     const { node } = task;
     const signal = live.controller.signal;
+    // The task runs only once the record that it is running would survive a power cut (the
+    // same fsync makes its acceptance durable). Otherwise a restart after a power cut could
+    // find it queued, or not at all, and run its key a second time.
+    try {
+      await this.#durable();
+    } catch (err) {
+      this.#o.logger.error({ err }, 'could not make task records durable');
+      this.#live.delete(task.id);
+      this.#end(task, {
+        state: State.failure,
+        output: {},
+        exitCode: null,
+        error: `not started: the executor could not make its record durable (${(err as Error).message})`,
+        log: '',
+      });
+      this.#startQueued();
+      return;
+    }
     const timeout = node.timeout ?? 0;
     // beyond setTimeout's limit (about 24.8 days) Node would fire at once: treat as no limit
     const timer =

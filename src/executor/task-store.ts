@@ -12,8 +12,6 @@ import { State } from '../graph/states.ts';
 import type { TaskStatus } from './types.ts';
 
 export interface TaskRecord {
-  /** arrival order: tasks start in this order */
-  seq: number;
   id: string;
   key: string;
   node: GorchNode;
@@ -53,15 +51,9 @@ CREATE TABLE IF NOT EXISTS tasks (
   created_at INTEGER NOT NULL,
   started_at INTEGER,
   stopped_at INTEGER
-);
--- start_horizon: no task with a greater seq has ever been started (see TaskService)
-CREATE TABLE IF NOT EXISTS executor_state (
-  name TEXT PRIMARY KEY,
-  value INTEGER NOT NULL
 );`;
 
 interface Row {
-  seq: number;
   id: string;
   idempotency_key: string;
   node: string;
@@ -131,13 +123,12 @@ export class TaskStore {
     node: GorchNode,
     now: number,
   ): { task: TaskRecord; created: boolean } {
-    const { changes, lastInsertRowid } = this.#stmt(
+    const { changes } = this.#stmt(
       `INSERT INTO tasks (id, idempotency_key, node, state, created_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (idempotency_key) DO NOTHING`,
     ).run(id, key, JSON.stringify(node), State.torun, now);
     if (changes === 1) {
       const task: TaskRecord = {
-        seq: Number(lastInsertRowid),
         id,
         key,
         node,
@@ -209,49 +200,18 @@ export class TaskStore {
     );
   }
 
-  /** The greatest seq a task may have been started with (0 when none has). */
-  startHorizon(): number {
-    const row = this.#stmt("SELECT value FROM executor_state WHERE name = 'start_horizon'").get();
-    return row === undefined ? 0 : Number(row.value);
-  }
-
-  /** Records the start horizon (durable at the next `sync()`). */
-  setStartHorizon(seq: number): void {
-    this.#stmt(
-      `INSERT INTO executor_state (name, value) VALUES ('start_horizon', ?)
-       ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
-    ).run(seq);
-  }
-
-  /** Ids of the tasks that may have started: running, or queued with seq ≤ `horizon`. */
-  maybeStartedIds(horizon: number): string[] {
-    const rows = this.#stmt('SELECT id FROM tasks WHERE state = ? OR (state = ? AND seq <= ?)').all(
-      State.running,
-      State.torun,
-      horizon,
-    );
+  /** Ids of tasks recorded as running (after a crash: what it interrupted). */
+  runningIds(): string[] {
+    const rows = this.#stmt('SELECT id FROM tasks WHERE state = ?').all(State.running);
     return rows.map((r) => String(r.id));
   }
 
-  /**
-   * Fails the tasks that may have started: running ones with `runningError`, queued ones
-   * with seq ≤ `horizon` with `queuedError`. Returns how many.
-   */
-  failMaybeStarted(
-    horizon: number,
-    runningError: string,
-    queuedError: string,
-    now: number,
-  ): number {
-    const fail = (state: number, error: string, upTo: number) =>
-      Number(
-        this.#stmt(
-          'UPDATE tasks SET state = ?, error = ?, stopped_at = ? WHERE state = ? AND seq <= ?',
-        ).run(State.failure, error, now, state, upTo).changes,
-      );
-    return (
-      fail(State.running, runningError, Number.MAX_SAFE_INTEGER) +
-      fail(State.torun, queuedError, horizon)
+  /** Marks every task still `running` as failed; see TaskService for why. */
+  failRunning(error: string, now: number): number {
+    return Number(
+      this.#db
+        .prepare('UPDATE tasks SET state = ?, error = ?, stopped_at = ? WHERE state = ?')
+        .run(State.failure, error, now, State.running).changes,
     );
   }
 
@@ -269,7 +229,6 @@ export class TaskStore {
 
 function toRecord(row: Row): TaskRecord {
   return {
-    seq: Number(row.seq),
     id: row.id,
     key: row.idempotency_key,
     node: JSON.parse(row.node) as GorchNode,

@@ -1,7 +1,6 @@
 /** The executor service's HTTP contract: validation, idempotency, restarts, long polls, queueing. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -11,11 +10,7 @@ import { createExecutorClient, ExecutorError } from '../../src/executor/client.t
 import { drivers } from '../../src/executor/drivers/index.ts';
 import { startExecutor } from '../../src/executor/server.ts';
 import { spawnerFor } from '../../src/executor/spawn.ts';
-import {
-  RESTARTED_ERROR,
-  RESTARTED_QUEUED_ERROR,
-  TaskService,
-} from '../../src/executor/task-service.ts';
+import { RESTARTED_ERROR, TaskService } from '../../src/executor/task-service.ts';
 import { TaskStore } from '../../src/executor/task-store.ts';
 import { State } from '../../src/graph/states.ts';
 import {
@@ -365,7 +360,7 @@ test('a task whose record cannot be made durable fails unrun, and the service go
   assert.equal(readFileSync(ran, 'utf8'), 'run\n');
 });
 
-test('a task starts only once an fsync says it may; canceled before that, it never starts', async (t) => {
+test('a task starts only after its running record is fsynced; canceled before that, it never starts', async (t) => {
   const root = await tempDir(t);
   await writeScripts(root, SCRIPTS);
   const ran = path.join(await tempDir(t), 'runs');
@@ -389,57 +384,4 @@ test('a task starts only once an fsync says it may; canceled before that, it nev
   for (const { id } of kept) assert.equal((await service.wait(id, 5000))?.state, State.success);
   assert.equal(readFileSync(ran, 'utf8'), 'run\nrun\n');
   assert.equal(syncs, 1, 'the three records shared one fsync');
-});
-
-test('after a crash, unfinished tasks within the start horizon fail (they may have started); those beyond it run', async (t) => {
-  const dataDir = await tempDir(t);
-  const before = new TaskStore(dataDir);
-  const add = (name: string) =>
-    before.insert(randomUUID(), freshKey(), node({ name, engine: 'nil' }), Date.now()).task;
-  const [done, running, due, later] = ['done', 'running', 'due', 'later'].map(add);
-  before.finish(done.id, {
-    state: State.success,
-    output: {},
-    exitCode: 0,
-    error: null,
-    log: '',
-    stoppedAt: Date.now(),
-  });
-  before.markRunning(running.id, Date.now());
-  // the crashed executor had made `due` (the next queued task) allowed to start
-  before.setStartHorizon(due.seq);
-  before.close(); // a crash: no shutdown ran
-
-  const service = serviceOn(t, new TaskStore(dataDir), await tempDir(t));
-  const state = async (id: string) => (await service.wait(id, 5000))?.state;
-  assert.equal(await state(done.id), State.success);
-  assert.equal(service.status(running.id)?.error, RESTARTED_ERROR);
-  assert.equal(service.status(due.id)?.state, State.failure);
-  assert.equal(service.status(due.id)?.error, RESTARTED_QUEUED_ERROR);
-  assert.equal(await state(later.id), State.success, 'a task beyond the horizon runs');
-});
-
-test('after a graceful shutdown, queued tasks that never started run at the next start', async (t) => {
-  const root = await tempDir(t);
-  const dataDir = await tempDir(t);
-  const first = new TaskStore(dataDir);
-  const service = new TaskService({
-    store: first,
-    drivers,
-    artifactRoot: root,
-    concurrency: 1,
-    killGraceMs: 1000,
-    spawn: spawnerFor(undefined),
-    logger: pino({ enabled: false }),
-  });
-  const slow = service.submit(node({ engine: 'sleep', args: ['30'] }), freshKey());
-  const queued = [1, 2, 3].map(() => service.submit(node({ engine: 'nil' }), freshKey()));
-  await until(() => service.status(slow.id)?.state === State.running, 'the slow task to run');
-  await new Promise((r) => setTimeout(r, 100)); // the start horizon moves ahead meanwhile
-  await service.shutdown();
-  first.close();
-
-  const again = serviceOn(t, new TaskStore(dataDir), root);
-  assert.equal(again.status(slow.id)?.state, State.failure);
-  for (const { id } of queued) assert.equal((await again.wait(id, 5000))?.state, State.success);
 });
