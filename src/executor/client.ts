@@ -108,9 +108,16 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
     // Per-phase timeouts alone let an executor drip bytes (or 1xx answers) forever: the whole
     // call, headers and body, gets one deadline as well.
     const deadlineMs = timeoutMs + waitMs + 5000;
+    // not AbortSignal.timeout: its timer (and the signal) would live on for the whole
+    // deadline after the answer came, thousands of them on a busy orchestrator
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException('deadline passed', 'TimeoutError')),
+      deadlineMs,
+    );
     try {
       res = await agent.request({
-        signal: AbortSignal.timeout(deadlineMs),
+        signal: deadline.signal,
         origin: base.origin,
         path: prefix + path,
         method,
@@ -130,6 +137,8 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
         );
       }
       throw transportError(url, what, err, timeoutMs + waitMs);
+    } finally {
+      clearTimeout(timer);
     }
     const type = String(res.headers['content-type'] ?? '');
     if (res.statusCode !== expect) {
