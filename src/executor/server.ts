@@ -18,7 +18,7 @@ import Fastify, {
 } from 'fastify';
 import { drivers } from './drivers/index.ts';
 import { ErrorSchema, NodeBody, Ping, TaskParams, TaskStatusSchema, WaitQuery } from './schemas.ts';
-import { spawnerFor } from './spawn.ts';
+import { posixSpawn, spawnerFor } from './spawn.ts';
 import { parseSshConfig } from './ssh-config.ts';
 import { TaskService } from './task-service.ts';
 import { TaskStore } from './task-store.ts';
@@ -72,6 +72,13 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
   const store = new TaskStore(options.dataDir);
+  // posix_spawn unless asked otherwise or unavailable (not Linux with glibc): said at start-up,
+  // since the fallback forks the whole executor for every task
+  const spawner = options.spawner ?? (posixSpawn ? 'posix' : 'node');
+  app.log.info(
+    { spawner },
+    `local programs start with ${spawner === 'posix' ? 'posix_spawn' : "Node's child_process"}`,
+  );
   const engines = options.drivers ?? drivers;
   const service = new TaskService({
     store,
@@ -80,7 +87,7 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     sshConfig: options.sshConfig,
     concurrency: options.concurrency ?? Math.max(2, 2 * os.availableParallelism()),
     killGraceMs: options.killGraceMs ?? 5000,
-    spawn: spawnerFor(options.spawner),
+    spawn: spawnerFor(spawner),
     logger: app.log,
   });
   // preClose runs before the server stops taking requests: long polls get their answer
