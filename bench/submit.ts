@@ -8,15 +8,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { freshDatabase } from '../test/support/postgres.ts';
+import { freePort } from '../test/support/processes.ts';
 
 const BATON = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
-const PG_URL = process.env.BATON_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 
 const document = JSON.stringify({
@@ -35,17 +35,6 @@ const document = JSON.stringify({
   ],
   nodes: Array.from({ length: 10 }, (_, id) => ({ id, name: `n${id}`, engine: 'nil' })),
 });
-
-/** A free loopback port (the server logs at warn level, so it cannot announce its own). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function serve(args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -86,26 +75,6 @@ function figures(prefix: string, results: autocannon.Result[]): Record<string, n
     [`${prefix}.p50.ms`]: Math.max(...results.map((r) => r.latency.p50)),
     [`${prefix}.p99.ms`]: Math.max(...results.map((r) => r.latency.p99)),
     [`${prefix}.errors`]: results.reduce((sum, r) => sum + r.errors + r.non2xx, 0),
-  };
-}
-
-async function database(suffix = 'load'): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `baton_bench_${suffix}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
   };
 }
 
@@ -161,7 +130,7 @@ export async function benchSubmit(): Promise<Record<string, number>> {
   const result: Record<string, number> = { 'submit.seconds': SECONDS };
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-submit-'));
   const children: ChildProcess[] = [];
-  const db = await database();
+  const db = await freshDatabase();
   try {
     const solo = await serve(['--data', join(dir, 'sqlite')]);
     children.push(solo.child);
@@ -178,7 +147,7 @@ export async function benchSubmit(): Promise<Record<string, number>> {
     a.child.kill('SIGKILL');
     b.child.kill('SIGKILL');
     // fresh replicas on a fresh database: the takeover alone, not a load backlog
-    const db2 = await database('takeover');
+    const db2 = await freshDatabase();
     try {
       const c = await serve(['--db', db2.url]);
       const d = await serve(['--db', db2.url]);

@@ -19,7 +19,7 @@ import { isFinal, State } from '../graph/states.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { killTaskProcesses } from './orphans.ts';
 import type { Spawner } from './spawn.ts';
-import type { TaskRecord, TaskStore } from './task-store.ts';
+import { type TaskRecord, type TaskStore, taskStatus } from './task-store.ts';
 import type { Driver, TaskResult, TaskStatus } from './types.ts';
 
 export interface TaskServiceOptions {
@@ -80,7 +80,7 @@ export class TaskService {
     if (failed > 0)
       options.logger.warn({ failed }, 'marked tasks interrupted by a restart as failed');
     // Queued tasks never started, so running them now still runs them exactly once.
-    for (const id of options.store.queued()) this.#queue.push(options.store.get(id)!);
+    this.#queue.push(...options.store.queued());
     this.#startQueued();
   }
 
@@ -310,17 +310,7 @@ export class TaskService {
     const waiters = this.#waiters.get(task.id);
     if (waiters === undefined) return;
     // what the store now holds, built here rather than read back
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    const status: TaskStatus = {
-      id: task.id,
-      name: task.node.name,
-      state: end.state,
-      output: end.output,
-      exit_code: end.exitCode,
-      error: end.error,
-      started_at: iso(task.startedAt),
-      stopped_at: iso(stoppedAt),
-    };
+    const status = taskStatus({ ...task, ...end, name: task.node.name, stoppedAt });
     for (const wake of [...waiters]) wake(status);
   }
 }

@@ -164,17 +164,16 @@ export class TaskStore {
          FROM tasks WHERE id = ?`,
     ).get(id) as unknown as (Omit<Row, 'node'> & { name: string }) | undefined;
     if (row === undefined) return undefined;
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    return {
+    return taskStatus({
       id: row.id,
       name: row.name,
       state: row.state,
       output: row.output === '{}' ? {} : (JSON.parse(row.output) as Record<string, string>),
-      exit_code: row.exit_code,
+      exitCode: row.exit_code,
       error: row.error,
-      started_at: iso(row.started_at),
-      stopped_at: iso(row.stopped_at),
-    };
+      startedAt: row.started_at,
+      stoppedAt: row.stopped_at,
+    });
   }
 
   markRunning(id: string, now: number): void {
@@ -215,16 +214,40 @@ export class TaskStore {
     );
   }
 
-  /** Ids of queued tasks, oldest first. */
-  queued(): string[] {
-    const rows = this.#stmt('SELECT id FROM tasks WHERE state = ? ORDER BY seq').all(State.torun);
-    return rows.map((r) => String(r.id));
+  /** Queued tasks, oldest first. */
+  queued(): TaskRecord[] {
+    const rows = this.#stmt('SELECT * FROM tasks WHERE state = ? ORDER BY seq').all(State.torun);
+    return rows.map((r) => toRecord(r as unknown as Row));
   }
 
   close(): void {
     this.#db.close();
     this.#wal?.close().catch(() => {});
   }
+}
+
+/** A task as the API answers it: times in ISO 8601, `null` until they happen. */
+export function taskStatus(task: {
+  id: string;
+  name: string;
+  state: number;
+  output: Record<string, string>;
+  exitCode: number | null;
+  error: string | null;
+  startedAt: number | null;
+  stoppedAt: number | null;
+}): TaskStatus {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: task.id,
+    name: task.name,
+    state: task.state,
+    output: task.output,
+    exit_code: task.exitCode,
+    error: task.error,
+    started_at: iso(task.startedAt),
+    stopped_at: iso(task.stoppedAt),
+  };
 }
 
 function toRecord(row: Row): TaskRecord {

@@ -31,7 +31,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
-import type { RunTracer } from '../orchestrator/tracing.ts';
+import type { AttemptStart, RunStart, RunTracer } from '../orchestrator/tracing.ts';
 
 export interface OtelOptions {
   /** collector base URL (`/v1/traces` is appended when it has no path) or full traces URL */
@@ -91,13 +91,7 @@ export class OtelTracer implements RunTracer {
     this.#tracer = this.#provider.getTracer('baton', options.version ?? '0.1.0');
   }
 
-  runStarted(run: {
-    id: string;
-    name: string;
-    nodes: number;
-    startedAt: number;
-    resumed: boolean;
-  }): void {
+  runStarted(run: RunStart): void {
     this.runLeft(run.id);
     const span = this.#tracer.startSpan(`run ${run.name}`, {
       root: true,
@@ -112,18 +106,7 @@ export class OtelTracer implements RunTracer {
     this.#runs.set(run.id, { span, attempts: new Map() });
   }
 
-  attemptStarted(
-    runId: string,
-    a: {
-      node: number;
-      name: string;
-      engine: string;
-      target: string;
-      attempt: number;
-      startedAt: number;
-      reattach: boolean;
-    },
-  ): void {
+  attemptStarted(runId: string, a: AttemptStart): void {
     const run = this.#runs.get(runId);
     if (!run) return;
     run.attempts.get(a.node)?.end();

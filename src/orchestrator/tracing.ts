@@ -10,28 +10,29 @@
  *   (handed over, lease lost). The replica that takes the run over starts a new run span
  *   (`resumed`): spans across a takeover are not continuous.
  */
+export interface RunStart {
+  id: string;
+  name: string;
+  nodes: number;
+  startedAt: number;
+  /** this replica began driving a run that was already running (restart, takeover) */
+  resumed: boolean;
+}
+
+export interface AttemptStart {
+  node: number;
+  name: string;
+  engine: string;
+  target: string;
+  attempt: number;
+  /** the attempt's recorded start; earlier than now for a re-attached attempt */
+  startedAt: number;
+  reattach: boolean;
+}
+
 export interface RunTracer {
-  runStarted(run: {
-    id: string;
-    name: string;
-    nodes: number;
-    startedAt: number;
-    /** this replica began driving a run that was already running (restart, takeover) */
-    resumed: boolean;
-  }): void;
-  attemptStarted(
-    runId: string,
-    attempt: {
-      node: number;
-      name: string;
-      engine: string;
-      target: string;
-      attempt: number;
-      /** the attempt's recorded start; earlier than now for a re-attached attempt */
-      startedAt: number;
-      reattach: boolean;
-    },
-  ): void;
+  runStarted(run: RunStart): void;
+  attemptStarted(runId: string, attempt: AttemptStart): void;
   /** `state`: success, failure, timeout or canceled */
   attemptEnded(runId: string, node: number, state: string, error?: string): void;
   runEnded(runId: string, state: string): void;

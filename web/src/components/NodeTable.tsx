@@ -9,7 +9,7 @@ import { durationOf, formatDuration } from '../format.ts';
 import { useNow } from '../hooks.ts';
 import { anyRunning, type LiveState } from '../live/state.ts';
 import { nameOf, STATE_NAMES } from '../states.ts';
-import { Pager, StateBadge } from './common.tsx';
+import { PagePager, StateBadge } from './common.tsx';
 
 const PAGE = 100;
 
@@ -156,16 +156,7 @@ export function NodeTable(props: {
           </tbody>
         </table>
       </div>
-      {pages > 1 ? (
-        <Pager
-          label="Pages of nodes"
-          hasPrevious={current > 0}
-          hasNext={current < pages - 1}
-          onPrevious={() => setPage(current - 1)}
-          onNext={() => setPage(current + 1)}
-          status={`page ${current + 1} of ${pages}`}
-        />
-      ) : null}
+      <PagePager label="Pages of nodes" current={current} pages={pages} onPage={setPage} />
     </div>
   );
 }

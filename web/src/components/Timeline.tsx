@@ -8,7 +8,7 @@ import { barsOf, formatDuration, parseTime } from '../format.ts';
 import { useNow } from '../hooks.ts';
 import { anyRunning, type LiveState } from '../live/state.ts';
 import { nameOf, swatchOf } from '../states.ts';
-import { Pager } from './common.tsx';
+import { PagePager } from './common.tsx';
 
 const PAGE = 100;
 
@@ -86,16 +86,7 @@ export function Timeline(props: {
           );
         })}
       </ol>
-      {pages > 1 ? (
-        <Pager
-          label="Pages of the timeline"
-          hasPrevious={current > 0}
-          hasNext={current < pages - 1}
-          onPrevious={() => setPage(current - 1)}
-          onNext={() => setPage(current + 1)}
-          status={`page ${current + 1} of ${pages}`}
-        />
-      ) : null}
+      <PagePager label="Pages of the timeline" current={current} pages={pages} onPage={setPage} />
     </div>
   );
 }

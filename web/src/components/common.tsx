@@ -86,3 +86,24 @@ export function Pager(props: {
     </nav>
   );
 }
+
+/** Previous/next over numbered pages `0..pages-1`, with "page N of M"; nothing for one page. */
+export function PagePager(props: {
+  label: string;
+  current: number;
+  pages: number;
+  onPage(page: number): void;
+}) {
+  const { current, pages, onPage } = props;
+  if (pages <= 1) return null;
+  return (
+    <Pager
+      label={props.label}
+      hasPrevious={current > 0}
+      hasNext={current < pages - 1}
+      onPrevious={() => onPage(current - 1)}
+      onNext={() => onPage(current + 1)}
+      status={`page ${current + 1} of ${pages}`}
+    />
+  );
+}
