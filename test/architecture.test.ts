@@ -52,7 +52,9 @@ test('each src/ folder imports only the layers below it', () => {
         const target = srcTarget(file, specifier)?.split('/')[0];
         if (target === undefined || target === layer) continue;
         if (!ALLOWED[layer].includes(target)) {
-          violations.push(`${path.relative(ROOT, file)} imports ${specifier} (${layer} -> ${target})`);
+          violations.push(
+            `${path.relative(ROOT, file)} imports ${specifier} (${layer} -> ${target})`,
+          );
         }
       }
     }
