@@ -13,8 +13,10 @@
  *
  * Poison runs: whatever one run does (its document no longer parses, its engine or a side
  * effect throws, the store refuses its changes for good), it fails alone, with the error
- * recorded, and every other run goes on. A run claimed again and again after its replicas
- * died (`maxResumes`) is failed instead of resumed once more, as it may be what kills them.
+ * recorded, and every other run goes on. A throw is caught; a crash of the whole process is
+ * not, so each resume is counted in the store before it starts and the count reset once the
+ * resumed run committed: a run whose resume killed `maxResumes` replicas in a row is failed
+ * by the next one instead of handed on forever.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -65,8 +67,8 @@ export interface OrchestratorOptions {
   /** how long to wait before retrying a failed store commit */
   commitRetryMs?: number;
   /**
-   * A run claimed more often than this since it was released cleanly or made progress (its
-   * replicas kept dying while driving it) is failed as a poison run instead of resumed.
+   * A run whose resume did not get as far as a commit this many times in a row (the process
+   * died while resuming it) is failed as a poison run instead of resumed again.
    */
   maxResumes?: number;
   /** reads the log of a task an executor ran (see TaskRunner.log) */
@@ -88,8 +90,6 @@ interface ActiveRun {
   id: string;
   /** what this replica writes the run's changes under */
   lease: Lease;
-  /** claimed after its driver died: the first progress resets the count of claims */
-  resumed: boolean;
   /** why it failed inside the orchestrator, once it did */
   poisoned?: string;
   graph: Graph;
@@ -346,16 +346,18 @@ export class Orchestrator {
       this.detach(record.id);
     }
     const lease = { owner: this.#o.replicaId, epoch: record.epoch };
-    if (record.resumes > this.#o.maxResumes) {
+    if (record.resumes >= this.#o.maxResumes) {
       this.#fail(
         record.id,
         lease,
-        `poison: the run was resumed ${record.resumes} times since it last made progress, ` +
-          'each time after the replica driving it stopped without handing it over; it may be ' +
-          'what crashed them, so it is not resumed again',
+        `poison: the replica resuming this run stopped before it committed anything, ` +
+          `${record.resumes} times in a row; it may be what crashed them, so it is not resumed again`,
       );
       return;
     }
+    // counted before the resume, so that a crash while resuming counts
+    const count = { runId: record.id, lease, run: { resumes: record.resumes + 1 }, nodes: [] };
+    if ((await this.#o.store.apply([count])).length > 0) return; // another replica has it
     let active: ActiveRun;
     try {
       active = await this.#restore(record, lease);
@@ -365,8 +367,15 @@ export class Orchestrator {
       this.#fail(record.id, lease, `cannot resume the run: ${messageOf(err)}`);
       return;
     }
-    active.resumed = record.resumes > 0;
     this.#feed(active, resume());
+    // resumed: the count goes with the resume's first commit, and waits for it, so that a
+    // crash resuming the next run does not count against this one
+    if (this.#runs.get(record.id) === active) {
+      const changes = changesOf(this.#batch, active);
+      changes.run = { ...changes.run, resumes: 0 };
+      this.#scheduleFlush();
+    }
+    await this.flushed();
   }
 
   /**
@@ -503,7 +512,6 @@ export class Orchestrator {
     const active: ActiveRun = {
       id,
       lease,
-      resumed: false,
       graph,
       engine,
       startedAt: null,
@@ -599,13 +607,7 @@ export class Orchestrator {
         }
         if (c.error !== undefined) change.error = c.error;
         if (c.state === State.success) change.output = run.outputs[c.node] ?? null;
-        const changes = changesOf(batch, run);
-        changes.nodes.push(change);
-        if (run.resumed && isFinal(c.state)) {
-          // progress: this run is not what kills its replicas
-          run.resumed = false;
-          changes.run = { ...changes.run, resumes: 0 };
-        }
+        changesOf(batch, run).nodes.push(change);
         batch.events.push(eventOf(run, now, c.state, c.node, c.attempt, c.error));
         this.#observeNodeState(run, c.node, c.state, c.attempt, c.error);
         return;

@@ -2,8 +2,7 @@
  * Leases for a store only one orchestrator process uses (SQLite): the same contract as the
  * shared ones (store.ts `Leases`), kept in memory. After a restart nobody holds anything, so
  * the new process claims every unfinished run: that is how it resumes them. Epochs come from
- * one counter, so a run never gets an epoch it had before; the count of claims (`resumes`)
- * is in the database, as it must survive the crashes it counts.
+ * one counter, so a run never gets an epoch it had before.
  */
 import type { ClaimedRun, Lease, Leases, RunRecord } from './store.ts';
 
@@ -14,10 +13,8 @@ interface Held extends Lease {
 export interface LeaseSource {
   /** ids of initial or running runs, oldest first */
   unfinishedIds(): string[];
-  /** counts a claim of the run (resumes + 1) and returns it, with the new count */
-  claimed(id: string): (RunRecord & { resumes: number }) | undefined;
-  /** resets the count of claims of these runs (a clean handover, or a claimRun) */
-  resetResumes(ids: string[]): void;
+  /** the run, with its count of resumes */
+  record(id: string): (RunRecord & { resumes: number }) | undefined;
 }
 
 export class MemoryLeases implements Leases {
@@ -47,7 +44,7 @@ export class MemoryLeases implements Leases {
     for (const id of this.#source.unfinishedIds()) {
       if (claimed.length >= limit) break;
       if (!this.#free(id)) continue;
-      const record = this.#source.claimed(id);
+      const record = this.#source.record(id);
       if (!record) continue;
       claimed.push({ ...record, epoch: this.#take(id, owner, leaseMs) });
     }
@@ -57,7 +54,6 @@ export class MemoryLeases implements Leases {
   async claimRun(owner: string, id: string, leaseMs: number): Promise<number | undefined> {
     const lease = this.#leases.get(id);
     if (lease && lease.owner !== owner && !this.#free(id)) return undefined;
-    this.#source.resetResumes([id]);
     return this.#take(id, owner, leaseMs);
   }
 
@@ -73,9 +69,7 @@ export class MemoryLeases implements Leases {
   }
 
   async releaseRuns(owner: string, ids: string[]): Promise<void> {
-    const released = ids.filter((id) => this.#leases.get(id)?.owner === owner);
-    for (const id of released) this.#leases.delete(id);
-    if (released.length > 0) this.#source.resetResumes(released);
+    for (const id of ids) if (this.#leases.get(id)?.owner === owner) this.#leases.delete(id);
   }
 
   /** Gives `owner` the lease; a new owner gets a new epoch. Returns the epoch. */

@@ -15,7 +15,7 @@ import { apply } from './sqlite/apply.ts';
 import { type Conn, openConn } from './sqlite/conn.ts';
 import { migrate, readMigrations } from './sqlite/migrate.ts';
 import { getNodes } from './sqlite/nodes.ts';
-import { countClaim, resetResumes } from './sqlite/resumes.ts';
+import { runWithResumes } from './sqlite/resumes.ts';
 import {
   createRuns,
   deleteFinishedBefore,
@@ -63,8 +63,7 @@ function sqliteStore(conn: Conn): Store {
   }
   const leases = new MemoryLeases({
     unfinishedIds: () => use('unfinishedRunIds', (conn) => unfinishedRunIds(conn)),
-    claimed: (id) => use(`claim ${id}`, (conn) => countClaim(conn, id)),
-    resetResumes: (ids) => use('resetResumes', (conn) => resetResumes(conn, ids)),
+    record: (id) => use(`getRun ${id}`, (conn) => runWithResumes(conn, id)),
   });
   function create(runs: NewRun[]) {
     const results = use(`createRuns (${runs.length})`, (conn) => createRuns(conn, runs));

@@ -42,12 +42,13 @@ export interface Lease {
   epoch: number;
 }
 
-/** A run as a claim returns it: with the lease's epoch and how often it was claimed. */
+/** A run as a claim returns it: with the lease's epoch and its count of resumes. */
 export interface ClaimedRun extends RunRecord {
   epoch: number;
   /**
-   * Claims of this unfinished run since it was last handed over cleanly (released) or made
-   * progress: a run that keeps coming back this way may be what crashes its replicas.
+   * Resumes of this run that did not get as far as committing (the orchestrator counts one
+   * before it resumes the run and resets the count once it committed): the replicas died
+   * while resuming it, so it may be what kills them.
    */
   resumes: number;
 }
@@ -87,7 +88,7 @@ export interface RunChange {
   startedAt?: number | null;
   stoppedAt?: number | null;
   error?: string | null;
-  /** resets the count of claims (ClaimedRun.resumes) once the run made progress */
+  /** the count of resumes (ClaimedRun.resumes) */
   resumes?: number;
 }
 
@@ -142,17 +143,16 @@ export type CreateResult = { created: true; id: string } | { created: false; id:
 export interface Leases {
   /**
    * Up to `limit` unfinished runs that nobody holds (or whose lease expired), oldest first.
-   * Each claim counts in `resumes`; the epoch changes when the owner does.
+   * The epoch changes when the owner does.
    */
   claimRuns(owner: string, leaseMs: number, limit: number): Promise<ClaimedRun[]>;
   /**
-   * Takes this run (finished or not) if nobody holds it, resetting its `resumes`; returns the
-   * lease's epoch, or undefined when another replica holds it.
+   * Takes this run (finished or not) if nobody holds it; returns the lease's epoch, or
+   * undefined when another replica holds it.
    */
   claimRun(owner: string, id: string, leaseMs: number): Promise<number | undefined>;
   /** Extends the leases `owner` still holds among `ids`; returns those ids. */
   renewLeases(owner: string, ids: string[], leaseMs: number): Promise<string[]>;
-  /** Gives up `owner`'s leases on `ids`: a clean handover, which resets their `resumes`. */
   releaseRuns(owner: string, ids: string[]): Promise<void>;
 }
 

@@ -15,9 +15,6 @@
  * migration) whose run was taken over meanwhile can then no longer commit anything for it.
  * A claim by the same owner keeps the epoch: what that replica has in memory is still the
  * run's latest state.
- *
- * Each claim of an unfinished run also counts in `resumes` (reset by a release, a claimRun
- * and the orchestrator once the run makes progress): see orchestrator.ts `maxResumes`.
  */
 import type { ClaimedRun } from '../store.ts';
 import type { WithClient } from './db.ts';
@@ -61,7 +58,7 @@ export async function claimRuns(
           FOR UPDATE OF runs SKIP LOCKED
         ), claimed AS (
           UPDATE runs AS r SET owner = $1::text, lease_expires_at = clock.now_ms + $2::bigint,
-            lease_epoch = ${NEXT_EPOCH}, resumes = r.resumes + 1
+            lease_epoch = ${NEXT_EPOCH}
           FROM claimable, clock
           WHERE r.id = claimable.id
           RETURNING r.*
@@ -114,7 +111,7 @@ export async function claimRun(
     client.query<{ lease_epoch: number }>({
       name: 'baton_claim_run',
       text: `UPDATE runs SET owner = $1::text, lease_expires_at = ${NOW_MS} + $3::bigint,
-               lease_epoch = ${NEXT_EPOCH}, resumes = 0
+               lease_epoch = ${NEXT_EPOCH}
              WHERE id = $2::text
                AND (owner IS NULL OR owner = $1::text OR lease_expires_at <= ${NOW_MS})
              RETURNING lease_epoch`,
@@ -124,10 +121,7 @@ export async function claimRun(
   return rows[0]?.lease_epoch;
 }
 
-/**
- * Gives up `owner`'s leases on `ids` (those it does not hold are left alone): a clean
- * handover, so their count of claims starts again.
- */
+/** Gives up `owner`'s leases on `ids` (those it does not hold are left alone). */
 export async function releaseRuns(
   withClient: WithClient,
   owner: string,
@@ -137,7 +131,7 @@ export async function releaseRuns(
   await withClient((client) =>
     client.query({
       name: 'baton_release_runs',
-      text: `UPDATE runs SET owner = NULL, lease_expires_at = NULL, resumes = 0
+      text: `UPDATE runs SET owner = NULL, lease_expires_at = NULL
              WHERE id = ANY ($2::text[]) AND owner = $1::text`,
       values: [owner, ids],
     }),

@@ -7,7 +7,8 @@
 -- its lease cannot commit stale states over the new owner's. See postgres/leases.ts.
 ALTER TABLE runs ADD COLUMN lease_epoch bigint NOT NULL DEFAULT 0;
 
--- Claims of an unfinished run since it was last released cleanly or made progress. A run
--- that keeps being claimed this way may be what crashes its replicas: past a bound the
--- claimer fails it instead of driving it (orchestrator.ts `maxResumes`).
+-- Resumes of a run that did not get as far as a commit: the orchestrator counts one before it
+-- resumes a run and resets the count once that committed, so a run whose resume keeps killing
+-- its replica keeps counting; past a bound the next replica fails it instead of resuming it
+-- (orchestrator.ts `maxResumes`).
 ALTER TABLE runs ADD COLUMN resumes integer NOT NULL DEFAULT 0 CHECK (resumes >= 0);
