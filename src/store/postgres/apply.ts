@@ -20,7 +20,9 @@
  * SELECT ... FOR UPDATE of every such run (`fence`): a run whose owner or epoch moved (another
  * replica took it over) has its changes dropped, and the row locks keep a claim from moving
  * the others until the commit. A claim skips locked rows (leases.ts), so it waits for
- * nothing; it takes the run after this commit, and reads what it wrote.
+ * nothing; it takes the run after this commit, and reads what it wrote. A writer frozen in
+ * the middle of a transaction loses its session after db.ts IDLE_IN_TRANSACTION_MS, and with
+ * it the locks, so its runs can still be taken over.
  *
  * A tick of one run changing 1,000 nodes is then BEGIN, the fence, one UPDATE of the run, one
  * UPDATE of the nodes, COMMIT; see test/store/postgres.test.ts "timings" for the measurements.
