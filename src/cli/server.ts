@@ -53,8 +53,6 @@ export interface ServerOptions {
   bodyLimit?: number;
   limits?: Partial<Limits>;
   defaultGraphTimeout?: number;
-  /** a commit failed for good; the orchestrator has stopped (see Orchestrator.onFatal) */
-  onFatal?: (err: unknown) => void;
   /** executors by name; the first is the default unless one is named "default" */
   executors?: ExecutorConfig[];
   /** directory written by `baton certs`: mutual TLS to https executors */
@@ -181,7 +179,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     tracer,
     leaseMs: options.leaseMs,
     defaultGraphTimeout: options.defaultGraphTimeout,
-    onFatal: options.onFatal,
     readLog: (executor, taskId) => remote.log!(executor, taskId),
     admission: new Admission({
       pools: new Map(Object.entries(options.pools ?? {})),

@@ -5,6 +5,18 @@
  *   2. side effects (dispatch, abort, timers) wait until that batch is committed, so nothing
  *      is ever started on the strength of a state that could still be lost.
  * Events for live views are published after the commit too.
+ *
+ * Every change is written under the run's lease (owner and epoch, see store.ts `Lease`): a
+ * commit that finds the lease taken by another replica (this one was frozen, or cut off,
+ * past its lease) drops that run here, with its queued events and side effects, and tells
+ * its executors nothing: the new owner drives it.
+ *
+ * Poison runs: whatever one run does (its document no longer parses, its engine or a side
+ * effect throws, the store refuses its changes for good), it fails alone, with the error
+ * recorded, and every other run goes on. A throw is caught; a crash of the whole process is
+ * not, so each resume is counted in the store before it starts and the count reset once the
+ * resumed run committed: a run whose resume killed `maxResumes` replicas in a row is failed
+ * by the next one instead of handed on forever.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -25,7 +37,9 @@ import type { GorchNode, Graph } from '../graph/model.ts';
 import { parseDocument, toDocument } from '../graph/parse.ts';
 import { isFinal, State, stateName } from '../graph/states.ts';
 import type {
+  ClaimedRun,
   CreateResult,
+  Lease,
   NewRun,
   NodeChange,
   RunChanges,
@@ -53,10 +67,10 @@ export interface OrchestratorOptions {
   /** how long to wait before retrying a failed store commit */
   commitRetryMs?: number;
   /**
-   * Called when a commit fails for good (not a transient store error). The orchestrator has
-   * stopped by then; its runs are intact in the store and resume at the next start.
+   * A run whose resume did not get as far as a commit this many times in a row (the process
+   * died while resuming it) is failed as a poison run instead of resumed again.
    */
-  onFatal?: (err: unknown) => void;
+  maxResumes?: number;
   /** reads the log of a task an executor ran (see TaskRunner.log) */
   readLog?: (executor: string, taskId: string) => Promise<string>;
   /** this replica's name in run leases */
@@ -74,6 +88,10 @@ export interface OrchestratorOptions {
 
 interface ActiveRun {
   id: string;
+  /** what this replica writes the run's changes under */
+  lease: Lease;
+  /** why it failed inside the orchestrator, once it did */
+  poisoned?: string;
   graph: Graph;
   engine: RunEngine;
   startedAt: number | null;
@@ -93,17 +111,25 @@ interface ActiveRun {
   admitted: Map<number, Demand>;
 }
 
+export interface Submitted {
+  id: string;
+  created: boolean;
+  /** the run failed as it started: why */
+  error?: string;
+}
+
 interface Submission {
   graph: Graph;
   idempotencyKey?: string;
-  resolve: (result: { id: string; created: boolean }) => void;
+  resolve: (result: Submitted) => void;
   reject: (err: unknown) => void;
 }
 
 interface Batch {
   changes: Map<string, RunChanges>;
   events: RunEvent[];
-  effects: Array<() => void>;
+  /** side effects, each of one run, carried out once the batch is committed */
+  effects: Array<{ run: string; fn: () => void }>;
 }
 
 /** setTimeout's longest delay; longer ones fire at once. */
@@ -119,6 +145,11 @@ function cleanOutputs(output: Record<string, string>): Record<string, string> {
 }
 
 const newBatch = (): Batch => ({ changes: new Map(), events: [], effects: [] });
+
+/** Node states a poison run's unfinished nodes leave (to failure). */
+const UNFINISHED = [State.initial, State.torun, State.running];
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class RunNotFoundError extends Error {}
 export class NodeNotFoundError extends Error {}
@@ -160,6 +191,8 @@ export class Orchestrator {
   #batch = newBatch();
   #flushing: Promise<void> | null = null;
   #submissions: Submission[] = [];
+  /** the changes that fail a run (`#fail`): if the store refuses even these, they are dropped */
+  readonly #failing = new WeakSet<RunChanges>();
   readonly #engines: ReadonlySet<string>;
   #stopped = false;
 
@@ -170,9 +203,7 @@ export class Orchestrator {
       random: Math.random,
       newId: randomUUID,
       commitRetryMs: 1000,
-      onFatal: (err) => {
-        throw err;
-      },
+      maxResumes: 3,
       readLog: async () => '',
       replicaId: `replica-${randomUUID()}`,
       leaseMs: 5000,
@@ -224,11 +255,12 @@ export class Orchestrator {
   }
 
   /**
-   * Stores the run durably, then starts it; `created` is false for a reused idempotency key.
+   * Stores the run durably, then starts it; `created` is false for a reused idempotency key,
+   * `error` set when the run failed as it started (a poison run).
    * Submissions that arrive in the same tick share one store transaction (group commit): under
    * load that is one fsync for dozens of documents instead of one each.
    */
-  submit(graph: Graph, idempotencyKey?: string): Promise<{ id: string; created: boolean }> {
+  submit(graph: Graph, idempotencyKey?: string): Promise<Submitted> {
     return new Promise((resolve, reject) => {
       if (this.#submissions.length === 0) setImmediate(() => this.#createSubmitted());
       this.#submissions.push({ graph, idempotencyKey, resolve, reject });
@@ -265,10 +297,18 @@ export class Orchestrator {
       return;
     }
     batch.forEach(({ graph, resolve }, i) => {
-      const result = results[i];
+      const result: Submitted = results[i];
       if (result.created && !this.#stopped) {
-        const engine = new RunEngine(graph, this.#engineOptions());
-        this.#feed(this.#activate(result.id, graph, engine), start());
+        // created with its submitter's lease, at epoch 0
+        const lease = { owner: this.#o.replicaId, epoch: 0 };
+        try {
+          const engine = new RunEngine(graph, this.#engineOptions());
+          const active = this.#activate(result.id, lease, graph, engine);
+          this.#feed(active, start());
+          if (active.poisoned !== undefined) result.error = active.poisoned;
+        } catch (err) {
+          result.error = this.#fail(result.id, lease, `cannot start the run: ${messageOf(err)}`);
+        }
       }
       resolve(result);
     });
@@ -291,11 +331,51 @@ export class Orchestrator {
     return [...this.#runs.keys()];
   }
 
-  /** Starts driving a run whose lease this replica just claimed (a restart or a takeover). */
-  async adopt(record: RunRecord): Promise<void> {
-    if (this.#stopped || this.#runs.has(record.id)) return;
-    const active = await this.#restore(record);
+  /**
+   * Starts driving a run whose lease this replica just claimed (a restart or a takeover). A
+   * run that cannot be resumed (its document no longer parses, say), or that was claimed
+   * more than `maxResumes` times in a row, is failed with the reason instead; throws only
+   * when the store cannot be read (the lease then expires and the run is claimed again).
+   */
+  async adopt(record: ClaimedRun): Promise<void> {
+    if (this.#stopped) return;
+    const current = this.#runs.get(record.id);
+    if (current) {
+      // claimed again by this replica, nobody in between: what is in memory is current
+      if (current.lease.epoch === record.epoch) return;
+      this.detach(record.id);
+    }
+    const lease = { owner: this.#o.replicaId, epoch: record.epoch };
+    if (record.resumes >= this.#o.maxResumes) {
+      this.#fail(
+        record.id,
+        lease,
+        `poison: the replica resuming this run stopped before it committed anything, ` +
+          `${record.resumes} times in a row; it may be what crashed them, so it is not resumed again`,
+      );
+      return;
+    }
+    // counted before the resume, so that a crash while resuming counts
+    const count = { runId: record.id, lease, run: { resumes: record.resumes + 1 }, nodes: [] };
+    if ((await this.#o.store.apply([count])).length > 0) return; // another replica has it
+    let active: ActiveRun;
+    try {
+      active = await this.#restore(record, lease);
+    } catch (err) {
+      // the store is restarting: the lease expires and the run is claimed again
+      if (this.#o.store.isTransient(err)) throw err;
+      this.#fail(record.id, lease, `cannot resume the run: ${messageOf(err)}`);
+      return;
+    }
     this.#feed(active, resume());
+    // resumed: the count goes with the resume's first commit, and waits for it, so that a
+    // crash resuming the next run does not count against this one
+    if (this.#runs.get(record.id) === active) {
+      const changes = changesOf(this.#batch, active);
+      changes.run = { ...changes.run, resumes: 0 };
+      this.#scheduleFlush();
+    }
+    await this.flushed();
   }
 
   /**
@@ -337,13 +417,36 @@ export class Orchestrator {
       const record = await this.#o.store.getRun(id);
       if (!record) throw new RunNotFoundError(`no run with id ${id}`);
       checkAction(id, action, record.state);
-      if (!(await this.#o.store.claimRun(this.#o.replicaId, id, this.#o.leaseMs))) return false;
-      run = this.#runs.get(id) ?? (await this.#restore(record));
+      const epoch = await this.#o.store.claimRun(this.#o.replicaId, id, this.#o.leaseMs);
+      if (epoch === undefined) return false;
+      run =
+        this.#runs.get(id) ?? (await this.#resumeToAct(record, { owner: this.replicaId, epoch }));
     }
     checkAction(id, action, run.engine.runState);
     this.#feed(run, { type: action });
     await this.flushed();
+    if (run.poisoned !== undefined) throw new RunStateError(`run ${id} failed: ${run.poisoned}`);
     return true;
+  }
+
+  /**
+   * Restores a run just claimed to cancel or retry it, read again under the lease. One that
+   * cannot be restored is a RunStateError (a 409, not a 500), and if it was unfinished it is
+   * failed with the reason.
+   */
+  async #resumeToAct(before: RunRecord, lease: Lease): Promise<ActiveRun> {
+    const record = (await this.#o.store.getRun(before.id)) ?? before;
+    try {
+      return await this.#restore(record, lease);
+    } catch (err) {
+      if (this.#o.store.isTransient(err)) throw err;
+      const reason = `cannot resume the run: ${messageOf(err)}`;
+      if (!isFinal(record.state)) {
+        this.#fail(record.id, lease, reason);
+        await this.flushed();
+      }
+      throw new RunStateError(`run ${record.id} ${reason}`);
+    }
   }
 
   /** The captured stdout/stderr of a node's last attempt; empty when nothing ran remotely. */
@@ -380,12 +483,12 @@ export class Orchestrator {
     }
   }
 
-  async #restore(record: RunRecord): Promise<ActiveRun> {
+  async #restore(record: RunRecord, lease: Lease): Promise<ActiveRun> {
     const { id, document, state: runState, startedAt } = record;
     const graph = parseDocument(JSON.parse(document), { engines: this.engines });
     const nodes = await this.#o.store.getNodes(id);
     const engine = RunEngine.restore(graph, { runState, nodes }, this.#engineOptions());
-    const active = this.#activate(id, graph, engine);
+    const active = this.#activate(id, lease, graph, engine);
     active.startedAt = startedAt;
     for (const n of nodes) {
       if (n.output) active.outputs[n.node] = n.output;
@@ -405,9 +508,10 @@ export class Orchestrator {
     return active;
   }
 
-  #activate(id: string, graph: Graph, engine: RunEngine): ActiveRun {
+  #activate(id: string, lease: Lease, graph: Graph, engine: RunEngine): ActiveRun {
     const active: ActiveRun = {
       id,
+      lease,
       graph,
       engine,
       startedAt: null,
@@ -429,8 +533,63 @@ export class Orchestrator {
   #feed(run: ActiveRun, event: EngineEvent): void {
     // a run handed over (or retired) takes no more events here
     if (this.#runs.get(run.id) !== run) return;
-    for (const command of run.engine.handle(event)) this.#carryOut(run, command);
+    try {
+      for (const command of run.engine.handle(event)) this.#carryOut(run, command);
+    } catch (err) {
+      this.#poison(run, err);
+    }
     this.#scheduleFlush();
+  }
+
+  /**
+   * Fails a run that threw inside the orchestrator (its engine, a side effect, a commit the
+   * store refuses for good): it stops being driven here, its unfinished nodes and the run
+   * become failure with the error, and its attempts are aborted once that is committed.
+   */
+  #poison(run: ActiveRun, err: unknown): void {
+    if (this.#runs.get(run.id) !== run) return;
+    const reason = `failed inside the orchestrator: ${messageOf(err)}`;
+    this.#o.logger.error({ err, run: run.id }, 'a run failed inside the orchestrator');
+    run.poisoned = reason;
+    this.#runs.delete(run.id);
+    for (const timer of run.timers) clearTimeout(timer);
+    run.timers.clear();
+    this.#releaseAll(run);
+    this.#o.tracer.runEnded(run.id, 'failure'); // observability
+    this.#fail(run.id, run.lease, reason);
+    const stop = new Error(`the run ${reason}`);
+    this.#batch.effects.push({
+      run: run.id,
+      fn: () => {
+        for (const controller of run.attempts.values()) controller.abort(stop);
+      },
+    });
+  }
+
+  /**
+   * Queues the write that fails run `id` (not driven here, or no longer): the run and its
+   * unfinished nodes become failure, with `reason` as the run's error, replacing whatever
+   * was queued for it. Returns `reason`.
+   */
+  #fail(id: string, lease: Lease, reason: string): string {
+    const batch = this.#batch;
+    const now = this.#o.now();
+    const failure: RunChanges = {
+      runId: id,
+      lease,
+      run: { state: State.failure, stoppedAt: now, error: clean(reason) },
+      bulk: { from: UNFINISHED, to: State.failure },
+      nodes: [],
+    };
+    this.#failing.add(failure);
+    batch.changes.set(id, failure);
+    batch.events = batch.events.filter((event) => event.run !== id);
+    batch.events.push({ run: id, state: State.failure, time: now, error: reason });
+    batch.effects = batch.effects.filter((effect) => effect.run !== id);
+    this.#o.metrics.runState('failure'); // observability
+    this.#o.logger.error({ run: id, error: reason }, 'run failed');
+    this.#scheduleFlush();
+    return reason;
   }
 
   #carryOut(run: ActiveRun, c: Command): void {
@@ -448,20 +607,20 @@ export class Orchestrator {
         }
         if (c.error !== undefined) change.error = c.error;
         if (c.state === State.success) change.output = run.outputs[c.node] ?? null;
-        changesOf(batch, run.id).nodes.push(change);
+        changesOf(batch, run).nodes.push(change);
         batch.events.push(eventOf(run, now, c.state, c.node, c.attempt, c.error));
         this.#observeNodeState(run, c.node, c.state, c.attempt, c.error);
         return;
       }
       case 'bulkNodes':
-        changesOf(batch, run.id).bulk = { from: c.from, to: c.to };
+        changesOf(batch, run).bulk = { from: c.from, to: c.to };
         // observability: the engine moves nodes in bulk only at run start, when all are initial
         for (const [engine, count] of countByEngine(run.graph)) {
           this.#o.metrics.nodeState(engine, stateName(c.to), count);
         }
         return;
       case 'runState': {
-        const changes = changesOf(batch, run.id);
+        const changes = changesOf(batch, run);
         changes.run ??= {};
         const change = changes.run;
         change.state = c.state;
@@ -469,10 +628,10 @@ export class Orchestrator {
           run.startedAt ??= now;
           change.startedAt = run.startedAt;
           change.stoppedAt = null;
-          batch.effects.push(() => this.#armGraphTimeout(run));
+          batch.effects.push({ run: run.id, fn: () => this.#armGraphTimeout(run) });
         } else if (isFinal(c.state)) {
           change.stoppedAt = now;
-          batch.effects.push(() => this.#retire(run));
+          batch.effects.push({ run: run.id, fn: () => this.#retire(run) });
         }
         batch.events.push(eventOf(run, now, c.state));
         this.#observeRunState(run, c.state, now);
@@ -491,21 +650,26 @@ export class Orchestrator {
         return;
       }
       case 'dispatch':
-        batch.effects.push(() => this.#dispatch(run, c.node, c.attempt, c.reattach === true));
+        batch.effects.push({
+          run: run.id,
+          fn: () => this.#dispatch(run, c.node, c.attempt, c.reattach === true),
+        });
         return;
       case 'abort':
-        batch.effects.push(() =>
-          run.attempts.get(c.node)?.abort(new Error(stateName(run.engine.runState))),
-        );
+        batch.effects.push({
+          run: run.id,
+          fn: () => run.attempts.get(c.node)?.abort(new Error(stateName(run.engine.runState))),
+        });
         return;
       case 'wakeAfter':
         this.#nodeLog(run, c.node, 'info')?.info(
           { attempt: c.attempt + 1, delay_ms: Math.round(c.delayMs) },
           'retrying after backoff',
         );
-        batch.effects.push(() =>
-          this.#after(run, c.delayMs, () => this.#feed(run, wake(c.node, c.attempt))),
-        );
+        batch.effects.push({
+          run: run.id,
+          fn: () => this.#after(run, c.delayMs, () => this.#feed(run, wake(c.node, c.attempt))),
+        });
         return;
     }
   }
@@ -527,6 +691,14 @@ export class Orchestrator {
     // this attempt's admission; a late result of an earlier attempt must not free the next one's
     const demand = run.admitted.get(nodeId);
     const finish = (outcome: AttemptOutcome) => {
+      try {
+        ended(outcome);
+      } catch (err) {
+        this.#poison(run, err);
+        this.#scheduleFlush();
+      }
+    };
+    const ended = (outcome: AttemptOutcome) => {
       if (run.attempts.get(nodeId) === controller) run.attempts.delete(nodeId);
       if (demand && run.admitted.get(nodeId) === demand) {
         run.admitted.delete(nodeId);
@@ -566,8 +738,8 @@ export class Orchestrator {
         signal: controller.signal,
         reattach,
         onDispatched: (executor, taskId) => {
-          if (run.attempts.get(nodeId) !== controller) return;
-          changesOf(this.#batch, run.id).nodes.push({ node: nodeId, executor, taskId });
+          if (run.attempts.get(nodeId) !== controller || this.#runs.get(run.id) !== run) return;
+          changesOf(this.#batch, run).nodes.push({ node: nodeId, executor, taskId });
           this.#scheduleFlush();
         },
       })
@@ -598,7 +770,7 @@ export class Orchestrator {
   #retire(run: ActiveRun): void {
     for (const timer of run.timers) clearTimeout(timer);
     run.timers.clear();
-    if (!run.engine.finished) return;
+    if (!run.engine.finished || this.#runs.get(run.id) !== run) return;
     this.#runs.delete(run.id);
     this.#releaseAll(run);
   }
@@ -641,32 +813,101 @@ export class Orchestrator {
     return this.#batch.changes.size > 0 || this.#batch.effects.length > 0;
   }
 
-  /** Commits batches until none is left; a failed commit is retried, never dropped. */
+  /**
+   * Commits batches until none is left. A commit that fails for a transient reason is retried,
+   * never dropped; events and side effects of a run wait for its changes to be committed, and
+   * those of a run whose changes were not (lease lost, refused) are dropped.
+   */
   async #flushLoop(): Promise<void> {
     while (this.#hasPending()) {
       const batch = this.#batch;
       this.#batch = newBatch();
-      for (;;) {
+      const dropped = await this.#commit(batch);
+      for (const event of batch.events) if (!dropped.has(event.run)) this.#o.bus.publish(event);
+      for (const { run, fn } of batch.effects) {
+        if (dropped.has(run)) continue;
         try {
-          const began = performance.now(); // observability
-          await this.#o.store.apply([...batch.changes.values()]);
-          this.#o.metrics.committed(performance.now() - began, countChanges(batch));
-          break;
+          fn();
         } catch (err) {
-          if (!this.#o.store.isTransient(err)) {
-            this.#o.logger.fatal({ err }, 'store commit failed; stopping the orchestrator');
-            this.#halt();
-            this.#batch = newBatch();
-            this.#o.onFatal(err);
-            return;
-          }
-          this.#o.logger.error({ err }, 'store commit failed; retrying');
-          await new Promise((r) => setTimeout(r, this.#o.commitRetryMs));
+          const active = this.#runs.get(run);
+          if (active) this.#poison(active, err);
+          else this.#o.logger.error({ err, run }, 'a side effect of a run failed');
         }
       }
-      for (const event of batch.events) this.#o.bus.publish(event);
-      for (const effect of batch.effects) effect();
     }
+  }
+
+  /**
+   * Writes a batch; returns the runs whose changes were not written. When the store refuses
+   * the batch for good (not a transient error), each run's changes are written alone, so
+   * that a run the store refuses fails by itself (see `#refused`) and the others go on.
+   */
+  async #commit(batch: Batch): Promise<Set<string>> {
+    const changes = [...batch.changes.values()];
+    const dropped = new Set<string>();
+    const lost = (ids: string[]) => {
+      for (const id of ids) {
+        dropped.add(id);
+        this.#leaseLost(id, batch.changes.get(id)?.lease);
+      }
+    };
+    try {
+      const began = performance.now(); // observability
+      lost(await this.#write(changes));
+      this.#o.metrics.committed(performance.now() - began, countChanges(batch));
+    } catch (err) {
+      if (changes.length === 1) {
+        dropped.add(changes[0].runId);
+        this.#refused(changes[0], err);
+        return dropped;
+      }
+      this.#o.logger.warn({ err }, 'store commit refused; writing run by run');
+      for (const change of changes) {
+        try {
+          lost(await this.#write([change]));
+        } catch (err) {
+          dropped.add(change.runId);
+          this.#refused(change, err);
+        }
+      }
+    }
+    return dropped;
+  }
+
+  /** `store.apply`, retried while it fails for a transient reason. */
+  async #write(changes: RunChanges[]): Promise<string[]> {
+    for (;;) {
+      try {
+        return await this.#o.store.apply(changes);
+      } catch (err) {
+        if (!this.#o.store.isTransient(err)) throw err;
+        this.#o.logger.error({ err }, 'store commit failed; retrying');
+        await new Promise((r) => setTimeout(r, this.#o.commitRetryMs));
+      }
+    }
+  }
+
+  /** Another replica took the run over: stop driving it here, telling its executors nothing. */
+  #leaseLost(id: string, lease: Lease | undefined): void {
+    const active = this.#runs.get(id);
+    if (!active || active.lease.epoch !== lease?.epoch) return;
+    this.#o.logger.warn({ run: id }, 'lost the lease of a run: another replica drives it now');
+    this.detach(id);
+  }
+
+  /** The store refused a run's changes for good: the run fails (once; then it is left be). */
+  #refused(change: RunChanges, err: unknown): void {
+    const { runId: id, lease } = change;
+    if (this.#failing.has(change) || !lease) {
+      // even its failure cannot be stored: leave the run as stored; it is claimed again
+      // once its lease expires, and fails as a poison run if that keeps happening
+      this.#o.logger.error({ err, run: id }, 'the store refuses the failure of a run; dropped');
+      return;
+    }
+    const reason = new Error(`the store refused its changes: ${messageOf(err)}`, { cause: err });
+    const active = this.#runs.get(id);
+    if (active && active.lease.epoch === lease.epoch) this.#poison(active, reason);
+    else if (!active) this.#fail(id, lease, reason.message);
   }
 
   // ---- observability: logs, metrics and trace spans (sinks from OrchestratorOptions) ----
@@ -777,11 +1018,11 @@ function countChanges(batch: Batch): number {
   return n;
 }
 
-function changesOf(batch: Batch, runId: string): RunChanges {
-  let changes = batch.changes.get(runId);
+function changesOf(batch: Batch, run: ActiveRun): RunChanges {
+  let changes = batch.changes.get(run.id);
   if (!changes) {
-    changes = { runId, nodes: [] };
-    batch.changes.set(runId, changes);
+    changes = { runId: run.id, lease: run.lease, nodes: [] };
+    batch.changes.set(run.id, changes);
   }
   return changes;
 }

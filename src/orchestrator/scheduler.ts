@@ -6,9 +6,11 @@
  * A tick: claim the due schedules, parse each one's document with this replica's engines and
  * limits, submit one run per occurrence through the orchestrator (named after the schedule),
  * then advance the schedule. A document that no longer parses (an engine was removed, a limit
- * lowered) pauses its schedule with the error recorded, instead of failing every second. A
- * submission that fails (the store is down) leaves the claim to expire: the occurrences fire
- * again after SCHEDULE_CLAIM_MS, once.
+ * lowered, the stored text is corrupt) pauses its schedule with the error recorded, instead
+ * of failing every second; so does a run that fails as it starts (a poison document), and
+ * anything else one schedule throws: the others fire regardless. A submission that fails
+ * (the store is down) leaves the claim to expire: the occurrences fire again after
+ * SCHEDULE_CLAIM_MS, once.
  *
  * Ticks follow `now()` (injected for tests) and start just after each whole second, when
  * croner's occurrences fall, so a schedule fires within a few milliseconds of its time.
@@ -18,7 +20,7 @@ import { DocumentError } from '../graph/errors.ts';
 import type { Graph } from '../graph/model.ts';
 import { type Limits, parseDocument } from '../graph/parse.ts';
 import type { DueSchedule, Store } from '../store/store.ts';
-import { type Orchestrator, withDefaults } from './orchestrator.ts';
+import { type Orchestrator, type Submitted, withDefaults } from './orchestrator.ts';
 
 export interface SchedulerOptions {
   /** what the scheduler needs of the orchestrator */
@@ -101,8 +103,11 @@ export class Scheduler {
     let fired = 0;
     for (;;) {
       const claimed = await store.claimDueSchedules(this.#o.now(), batch);
-      const counts = await Promise.all(claimed.map((due) => this.#fire(due)));
-      for (const count of counts) fired += count;
+      const counts = await Promise.allSettled(claimed.map((due) => this.#fire(due)));
+      for (const [i, count] of counts.entries()) {
+        if (count.status === 'fulfilled') fired += count.value;
+        else await this.#failed(claimed[i], count.reason);
+      }
       if (claimed.length < batch || this.#stopped) return fired;
     }
   }
@@ -122,14 +127,18 @@ export class Scheduler {
         engines: orchestrator.engines,
       });
     } catch (err) {
-      if (!(err instanceof DocumentError)) throw err;
-      await this.#pause(due, documentMessage(err));
+      // a DocumentError, or the stored text is not JSON any more, or the parser threw
+      await this.#pause(
+        due,
+        err instanceof DocumentError ? documentMessage(err) : `document: ${messageOf(err)}`,
+      );
       return 0;
     }
     // runs are named after the schedule, whatever the document calls itself
     graph.name = schedule.name;
+    let submitted: Submitted[];
     try {
-      await Promise.all(
+      submitted = await Promise.all(
         occurrences.map((occurrence) =>
           orchestrator.submit(graph, occurrenceKey(schedule.id, occurrence)),
         ),
@@ -142,6 +151,12 @@ export class Scheduler {
       return 0;
     }
     await store.advanceSchedule(due);
+    const poisoned = submitted.find((run) => run.error !== undefined);
+    if (poisoned) {
+      // the run failed as it started: every later one would too
+      await this.#pause(due, `run ${poisoned.id} ${poisoned.error}`);
+      return occurrences.length;
+    }
     if (occurrences.length > 0) {
       log.info(
         { occurrences: occurrences.map((time) => new Date(time).toISOString()) },
@@ -156,6 +171,23 @@ export class Scheduler {
     return occurrences.length;
   }
 
+  /**
+   * One schedule threw while firing (not a store outage: its claim expires, it fires again):
+   * pause it with the error, so that it cannot fail every second.
+   */
+  async #failed(due: DueSchedule, err: unknown): Promise<void> {
+    const { store, logger } = this.#o;
+    if (store.isTransient(err)) {
+      logger.warn({ err, schedule: due.schedule.id }, 'cannot fire a schedule; trying again later');
+      return;
+    }
+    try {
+      await this.#pause(due, `cannot fire: ${messageOf(err)}`);
+    } catch (pauseErr) {
+      logger.warn({ err: pauseErr, schedule: due.schedule.id }, 'cannot pause a failing schedule');
+    }
+  }
+
   async #pause(due: DueSchedule, error: string): Promise<void> {
     await this.#o.store.setSchedulePaused(due.schedule.id, true, this.#o.now(), error);
     this.#o.logger.error(
@@ -164,6 +196,8 @@ export class Scheduler {
     );
   }
 }
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** A document error as found inside a schedule: `document.nodes[0].engine: ...`. */
 function documentMessage(err: DocumentError): string {

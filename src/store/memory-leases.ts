@@ -1,23 +1,25 @@
 /**
  * Leases for a store only one orchestrator process uses (SQLite): the same contract as the
  * shared ones (store.ts `Leases`), kept in memory. After a restart nobody holds anything, so
- * the new process claims every unfinished run: that is how it resumes them.
+ * the new process claims every unfinished run: that is how it resumes them. Epochs come from
+ * one counter, so a run never gets an epoch it had before.
  */
-import type { Leases, RunRecord } from './store.ts';
+import type { ClaimedRun, Lease, Leases, RunRecord } from './store.ts';
 
-interface Lease {
-  owner: string;
+interface Held extends Lease {
   expiresAt: number;
 }
 
 export interface LeaseSource {
   /** ids of initial or running runs, oldest first */
   unfinishedIds(): string[];
-  record(id: string): RunRecord | undefined;
+  /** the run, with its count of resumes */
+  record(id: string): (RunRecord & { resumes: number }) | undefined;
 }
 
 export class MemoryLeases implements Leases {
-  readonly #leases = new Map<string, Lease>();
+  readonly #leases = new Map<string, Held>();
+  #epochs = 0;
   readonly #source: LeaseSource;
   readonly #now: () => number;
 
@@ -26,36 +28,41 @@ export class MemoryLeases implements Leases {
     this.#now = now;
   }
 
-  /** Records a lease taken at creation (NewRun.owner). */
+  /** Records a lease taken at creation (NewRun.owner), at epoch 0. */
   hold(id: string, owner: string, leaseMs: number): void {
-    this.#leases.set(id, { owner, expiresAt: this.#now() + leaseMs });
+    this.#leases.set(id, { owner, epoch: 0, expiresAt: this.#now() + leaseMs });
   }
 
-  async claimRuns(owner: string, leaseMs: number, limit: number): Promise<RunRecord[]> {
-    const claimed: RunRecord[] = [];
+  /** Whether `lease` still holds run `id` (apply's fence). */
+  holds(id: string, lease: Lease): boolean {
+    const held = this.#leases.get(id);
+    return held !== undefined && held.owner === lease.owner && held.epoch === lease.epoch;
+  }
+
+  async claimRuns(owner: string, leaseMs: number, limit: number): Promise<ClaimedRun[]> {
+    const claimed: ClaimedRun[] = [];
     for (const id of this.#source.unfinishedIds()) {
       if (claimed.length >= limit) break;
       if (!this.#free(id)) continue;
       const record = this.#source.record(id);
       if (!record) continue;
-      this.hold(id, owner, leaseMs);
-      claimed.push(record);
+      claimed.push({ ...record, epoch: this.#take(id, owner, leaseMs) });
     }
     return claimed;
   }
 
-  async claimRun(owner: string, id: string, leaseMs: number): Promise<boolean> {
+  async claimRun(owner: string, id: string, leaseMs: number): Promise<number | undefined> {
     const lease = this.#leases.get(id);
-    if (lease && lease.owner !== owner && !this.#free(id)) return false;
-    this.hold(id, owner, leaseMs);
-    return true;
+    if (lease && lease.owner !== owner && !this.#free(id)) return undefined;
+    return this.#take(id, owner, leaseMs);
   }
 
   async renewLeases(owner: string, ids: string[], leaseMs: number): Promise<string[]> {
     const kept: string[] = [];
     for (const id of ids) {
-      if (this.#leases.get(id)?.owner !== owner) continue;
-      this.hold(id, owner, leaseMs);
+      const held = this.#leases.get(id);
+      if (held?.owner !== owner) continue;
+      held.expiresAt = this.#now() + leaseMs;
       kept.push(id);
     }
     return kept;
@@ -63,6 +70,14 @@ export class MemoryLeases implements Leases {
 
   async releaseRuns(owner: string, ids: string[]): Promise<void> {
     for (const id of ids) if (this.#leases.get(id)?.owner === owner) this.#leases.delete(id);
+  }
+
+  /** Gives `owner` the lease; a new owner gets a new epoch. Returns the epoch. */
+  #take(id: string, owner: string, leaseMs: number): number {
+    const held = this.#leases.get(id);
+    const epoch = held?.owner === owner ? held.epoch : ++this.#epochs;
+    this.#leases.set(id, { owner, epoch, expiresAt: this.#now() + leaseMs });
+    return epoch;
   }
 
   #free(id: string): boolean {

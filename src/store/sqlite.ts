@@ -15,6 +15,7 @@ import { apply } from './sqlite/apply.ts';
 import { type Conn, openConn } from './sqlite/conn.ts';
 import { migrate, readMigrations } from './sqlite/migrate.ts';
 import { getNodes } from './sqlite/nodes.ts';
+import { runWithResumes } from './sqlite/resumes.ts';
 import {
   createRuns,
   deleteFinishedBefore,
@@ -62,7 +63,7 @@ function sqliteStore(conn: Conn): Store {
   }
   const leases = new MemoryLeases({
     unfinishedIds: () => use('unfinishedRunIds', (conn) => unfinishedRunIds(conn)),
-    record: (id) => use(`getRun ${id}`, (conn) => getRun(conn, id)),
+    record: (id) => use(`getRun ${id}`, (conn) => runWithResumes(conn, id)),
   });
   function create(runs: NewRun[]) {
     const results = use(`createRuns (${runs.length})`, (conn) => createRuns(conn, runs));
@@ -89,7 +90,9 @@ function sqliteStore(conn: Conn): Store {
       return use('listRuns', (conn) => listRuns(conn, query));
     },
     async apply(changes) {
-      use(`apply (${changes.length} runs)`, (conn) => apply(conn, changes));
+      return use(`apply (${changes.length} runs)`, (conn) =>
+        apply(conn, changes, (id, lease) => leases.holds(id, lease)),
+      );
     },
     async deleteFinishedBefore(before, limit) {
       return use('deleteFinishedBefore', (conn) => deleteFinishedBefore(conn, before, limit));

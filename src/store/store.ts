@@ -32,6 +32,27 @@ export interface RunRecord {
   error: string | null;
 }
 
+/**
+ * The lease a replica drives a run under: its owner and the epoch, a fencing token that
+ * changes each time the run passes to another owner (a claim by another replica, or after a
+ * release). A run created with an owner is held at epoch 0.
+ */
+export interface Lease {
+  owner: string;
+  epoch: number;
+}
+
+/** A run as a claim returns it: with the lease's epoch and its count of resumes. */
+export interface ClaimedRun extends RunRecord {
+  epoch: number;
+  /**
+   * Resumes of this run that did not get as far as committing (the orchestrator counts one
+   * before it resumes the run and resets the count once it committed): the replicas died
+   * while resuming it, so it may be what kills them.
+   */
+  resumes: number;
+}
+
 /** A run without its document, for listings. */
 export type RunSummary = Omit<RunRecord, 'document'>;
 
@@ -67,11 +88,18 @@ export interface RunChange {
   startedAt?: number | null;
   stoppedAt?: number | null;
   error?: string | null;
+  /** the count of resumes (ClaimedRun.resumes) */
+  resumes?: number;
 }
 
 /** Everything one run changed during one tick. */
 export interface RunChanges {
   runId: string;
+  /**
+   * Fencing: when set, the changes apply only if this lease still holds the run (same owner
+   * and epoch), checked in the same transaction; otherwise they are dropped (see `apply`).
+   */
+  lease?: Lease;
   run?: RunChange;
   /**
    * Sets the state of every node of the run that is in `from` to `to` (e.g. all initial
@@ -113,10 +141,16 @@ export type CreateResult = { created: true; id: string } | { created: false; id:
  * clock); the embedded SQLite store has one process, so it keeps them in memory.
  */
 export interface Leases {
-  /** Up to `limit` unfinished runs that nobody holds (or whose lease expired), oldest first. */
-  claimRuns(owner: string, leaseMs: number, limit: number): Promise<RunRecord[]>;
-  /** Takes this run (finished or not) if nobody holds it; false when another replica does. */
-  claimRun(owner: string, id: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Up to `limit` unfinished runs that nobody holds (or whose lease expired), oldest first.
+   * The epoch changes when the owner does.
+   */
+  claimRuns(owner: string, leaseMs: number, limit: number): Promise<ClaimedRun[]>;
+  /**
+   * Takes this run (finished or not) if nobody holds it; returns the lease's epoch, or
+   * undefined when another replica holds it.
+   */
+  claimRun(owner: string, id: string, leaseMs: number): Promise<number | undefined>;
   /** Extends the leases `owner` still holds among `ids`; returns those ids. */
   renewLeases(owner: string, ids: string[], leaseMs: number): Promise<string[]>;
   releaseRuns(owner: string, ids: string[]): Promise<void>;
@@ -236,9 +270,11 @@ export interface Store extends Leases, Schedules {
   /**
    * Applies the changes of many runs in one transaction. Throws, and changes nothing, when
    * any change names an unknown run or node or breaks a constraint (e.g. an unknown state
-   * code, a negative attempt count, a non-integer time).
+   * code, a negative attempt count, a non-integer time). Changes that carry a `lease` no
+   * longer held (another replica took the run over) are dropped, the others applied: returns
+   * the ids of the runs dropped so.
    */
-  apply(changes: RunChanges[]): Promise<void>;
+  apply(changes: RunChanges[]): Promise<string[]>;
   /**
    * Retention: deletes up to `limit` finished runs (and their nodes) that stopped before
    * `before` (epoch ms), oldest first; returns how many. Nothing else ever deletes data.

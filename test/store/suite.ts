@@ -511,9 +511,9 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(await store.claimRuns('c', 60_000, 10), [], 'nothing left to claim');
         assert.deepEqual(await store.renewLeases('a', [owned.id, free.id], 60_000), [owned.id]);
         // a specific run: not while another replica holds it; yes when free or finished
-        assert.equal(await store.claimRun('c', owned.id, 60_000), false);
-        assert.equal(await store.claimRun('c', done.id, 60_000), true);
-        assert.equal(await store.claimRun('a', owned.id, 60_000), true, 'the holder may re-claim');
+        assert.equal(await store.claimRun('c', owned.id, 60_000), undefined);
+        assert.equal(typeof (await store.claimRun('c', done.id, 60_000)), 'number');
+        assert.equal(await store.claimRun('a', owned.id, 60_000), 0, 'the holder re-claims at 0');
         await store.releaseRuns('b', [free.id]);
         assert.deepEqual(
           (await store.claimRuns('c', 60_000, 10)).map((run) => run.id),
@@ -532,6 +532,86 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
           [run.id],
         );
         assert.deepEqual(await store.renewLeases('a', [run.id], 60_000), [], 'a lost it');
+      }),
+    );
+
+    test(
+      'apply writes under a lease only while it holds the run: a taken-over run is fenced',
+      withStore(async (store) => {
+        const run = await create(store, { owner: 'a', leaseMs: 1, nodeCount: 2 });
+        const other = await create(store, { owner: 'a', leaseMs: 60_000, nodeCount: 1 });
+        const asA = { owner: 'a', epoch: 0 };
+        assert.deepEqual(
+          await store.apply([
+            { runId: run.id, lease: asA, run: { state: State.running }, nodes: [] },
+          ]),
+          [],
+          'a holds it (expired, but nobody took it)',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const [claimed] = await store.claimRuns('b', 60_000, 10);
+        assert.equal(claimed.id, run.id);
+        assert.ok(claimed.epoch > 0, 'a new owner, a new epoch');
+        const asB = { owner: 'b', epoch: claimed.epoch };
+        await store.apply([
+          { runId: run.id, lease: asB, nodes: [{ node: 0, state: State.success, attempts: 1 }] },
+        ]);
+        // a, back from a pause, commits what it had in memory: dropped; its other run applies
+        const lost = await store.apply([
+          {
+            runId: run.id,
+            lease: asA,
+            run: { state: State.success },
+            nodes: [{ node: 0, state: State.running, attempts: 2 }],
+          },
+          { runId: other.id, lease: asA, nodes: [{ node: 0, state: State.running }] },
+        ]);
+        assert.deepEqual(lost, [run.id]);
+        assert.equal((await store.getRun(run.id))?.state, State.running);
+        assert.deepEqual(
+          (await store.getNodes(run.id)).map((n) => [n.state, n.attempts]),
+          [
+            [State.success, 1],
+            [State.initial, 0],
+          ],
+        );
+        assert.equal((await store.getNodes(other.id))[0].state, State.running);
+        // same owner again after a release: still a new epoch, so a's old one stays fenced
+        await store.releaseRuns('b', [run.id]);
+        const [again] = await store.claimRuns('a', 60_000, 10);
+        assert.ok(again.epoch !== 0 && again.epoch !== claimed.epoch, `epoch ${again.epoch}`);
+        assert.deepEqual(
+          await store.apply([
+            { runId: run.id, lease: asA, run: { state: State.failure }, nodes: [] },
+          ]),
+          [run.id],
+        );
+        // changes without a lease are not fenced
+        assert.deepEqual(
+          await store.apply([{ runId: run.id, run: { state: State.running }, nodes: [] }]),
+          [],
+        );
+      }),
+    );
+
+    test(
+      'claims return the count of resumes that apply writes',
+      withStore(async (store) => {
+        const run = await create(store, { owner: 'a', leaseMs: 1 });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const [claimed] = await store.claimRuns('b', 1, 10);
+        assert.equal(claimed.resumes, 0);
+        await store.apply([
+          {
+            runId: run.id,
+            lease: { owner: 'b', epoch: claimed.epoch },
+            run: { resumes: 2 },
+            nodes: [],
+          },
+        ]);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const [again] = await store.claimRuns('c', 60_000, 10);
+        assert.equal(again.resumes, 2);
       }),
     );
   });

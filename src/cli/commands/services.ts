@@ -240,8 +240,9 @@ export function registerServiceCommands(cli: Command): void {
       // SIGTERM: stop claiming, give running runs this long, then hand the rest over
       drainMs: Number(process.env.BATON_DRAIN_MS ?? 10_000),
       retentionMs: durationMs('BATON_RETENTION', process.env.BATON_RETENTION),
-      // The store is intact (nothing half-written); a supervisor restarts us and runs resume.
-      onFatal: () => process.exit(70),
+      // how long a run lease lasts (default 5 s): a replica that stopped is taken over after
+      // about this; a shorter lease moves runs sooner and heartbeats more often (a fifth)
+      leaseMs: leaseMs(process.env.BATON_LEASE_MS),
     });
     logger.info(
       {
@@ -398,6 +399,16 @@ function redact(url: string): string {
 }
 
 /** `30d`, `12h`, `90m`, `45s` in milliseconds; absent means 0 (keep everything). */
+/** BATON_LEASE_MS: milliseconds, at least 100; undefined keeps the default. */
+function leaseMs(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Number(value);
+  if (!Number.isSafeInteger(ms) || ms < 100) {
+    throw new Error(`BATON_LEASE_MS: expected milliseconds, at least 100, got "${value}"`);
+  }
+  return ms;
+}
+
 function durationMs(name: string, value: string | undefined): number {
   if (value === undefined || value === '') return 0;
   const match = /^(\d+)(s|m|h|d)$/.exec(value.trim());

@@ -16,8 +16,16 @@
  * and phases execute in order (one phase in the usual tick, where each run appears once).
  * Run fields touch no node, so they merge across the whole array.
  *
- * A tick of one run changing 1,000 nodes is then BEGIN, one UPDATE of the run, one UPDATE of
- * the nodes, COMMIT; see test/store/postgres.test.ts "timings" for the measurements.
+ * Fencing: changes that carry a lease are first checked against the runs table in one
+ * SELECT ... FOR UPDATE of every such run (`fence`): a run whose owner or epoch moved (another
+ * replica took it over) has its changes dropped, and the row locks keep a claim from moving
+ * the others until the commit. A claim skips locked rows (leases.ts), so it waits for
+ * nothing; it takes the run after this commit, and reads what it wrote. A writer frozen in
+ * the middle of a transaction loses its session after db.ts IDLE_IN_TRANSACTION_MS, and with
+ * it the locks, so its runs can still be taken over.
+ *
+ * A tick of one run changing 1,000 nodes is then BEGIN, the fence, one UPDATE of the run, one
+ * UPDATE of the nodes, COMMIT; see test/store/postgres.test.ts "timings" for the measurements.
  */
 import { DatabaseError } from 'pg';
 import type { NodeChange, RunChange, RunChanges } from '../store.ts';
@@ -37,6 +45,7 @@ const RUN_COLUMNS: readonly Column<RunChange>[] = [
   { field: 'startedAt', column: 'started_at', type: 'bigint' },
   { field: 'stoppedAt', column: 'stopped_at', type: 'bigint' },
   { field: 'error', column: 'error', type: 'text' },
+  { field: 'resumes', column: 'resumes', type: 'integer' },
 ];
 
 const NODE_COLUMNS: readonly Column<NodeChange>[] = [
@@ -119,11 +128,44 @@ export function planApply(changes: RunChanges[]): Plan {
   return { runs, phases, unchecked: [...seen].filter((runId) => !proven.has(runId)) };
 }
 
-/** Applies all of `changes` or, on the first error, none of them. */
-export async function apply(withClient: WithClient, changes: RunChanges[]): Promise<void> {
-  if (changes.length === 0) return;
-  const plan = planApply(changes);
-  await withClient((client) => transaction(client, () => execute(client, plan)));
+/**
+ * Applies all of `changes` or, on the first error, none of them; changes under a lease that
+ * no longer holds their run are dropped. Returns the ids of the runs dropped so.
+ */
+export async function apply(withClient: WithClient, changes: RunChanges[]): Promise<string[]> {
+  if (changes.length === 0) return [];
+  return withClient((client) =>
+    transaction(client, async () => {
+      const lost = await fence(client, changes);
+      const kept = lost.size === 0 ? changes : changes.filter((c) => !lost.has(c.runId));
+      if (kept.length > 0) await execute(client, planApply(kept));
+      return [...lost];
+    }),
+  );
+}
+
+/**
+ * Locks the rows of the runs whose changes carry a lease, in id order, and returns those no
+ * longer held under that lease (or gone). One statement, whatever the number of runs.
+ */
+async function fence(client: Client, changes: RunChanges[]): Promise<Set<string>> {
+  const leases = new Map<string, { owner: string; epoch: number }>();
+  for (const { runId, lease } of changes) if (lease) leases.set(runId, lease);
+  if (leases.size === 0) return new Set();
+  const ids = [...leases.keys()];
+  const { rows } = await run(
+    client,
+    'fence',
+    'baton_fence_runs',
+    `SELECT r.id FROM runs AS r
+     JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS c (id, owner, epoch)
+       ON r.id = c.id AND r.owner = c.owner AND r.lease_epoch = c.epoch
+     ORDER BY r.id
+     FOR UPDATE OF r`,
+    [ids, ids.map((id) => leases.get(id)!.owner), ids.map((id) => leases.get(id)!.epoch)],
+  );
+  const held = new Set(rows.map((row) => row.id as string));
+  return new Set(ids.filter((id) => !held.has(id)));
 }
 
 async function execute(client: Client, plan: Plan): Promise<void> {

@@ -33,6 +33,17 @@ function parseInt8(text: string): number {
   return value;
 }
 
+/**
+ * How long the server lets a session sit idle inside a transaction before it ends the session.
+ * A transaction of the store never waits on anything but its own next statement, so only a
+ * client that stopped (frozen: SIGSTOP, a long GC pause, a VM migration) gets there; the
+ * fence of apply.ts holds its runs' row locks until the transaction ends, and claims skip
+ * locked rows, so without this bound a frozen replica would keep its runs from being taken
+ * over for as long as it is frozen. The frozen client finds its connection gone when it
+ * wakes up (a transient error: retried, and then fenced).
+ */
+export const IDLE_IN_TRANSACTION_MS = 2000;
+
 /** A schema name usable unquoted: also in `-c search_path=...` and in channel names. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -57,6 +68,7 @@ export function connectionConfig(url: string, options: PoolOptions) {
     connectionString: url,
     application_name: 'baton',
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
     types: TYPES,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   };

@@ -7,12 +7,21 @@
  *                                                   replica (R included) takes it over
  *
  * Only unfinished runs (initial, running) are claimed. Expiry is judged by the database's
- * clock (`NOW_MS`), never a replica's, so replicas with skewed clocks agree on it. A lease
- * says who should drive a run; it does not fence writes: `apply` does not check the owner.
+ * clock (`NOW_MS`), never a replica's, so replicas with skewed clocks agree on it.
+ *
+ * Fencing: a claim that changes the owner adds one to `lease_epoch`, and `apply` writes the
+ * changes of a run only while the writer's (owner, epoch) still match, under the run row's
+ * lock (apply.ts `fence`). A replica frozen past its lease (a long GC pause, SIGSTOP, a VM
+ * migration) whose run was taken over meanwhile can then no longer commit anything for it.
+ * A claim by the same owner keeps the epoch: what that replica has in memory is still the
+ * run's latest state.
  */
-import type { RunRecord } from '../store.ts';
+import type { ClaimedRun } from '../store.ts';
 import type { WithClient } from './db.ts';
 import { RECORD, type Row, toRecord } from './runs.ts';
+
+/** The epoch after a claim by `$1` (SET expressions read the row's values before it). */
+const NEXT_EPOCH = 'lease_epoch + CASE WHEN owner IS DISTINCT FROM $1::text THEN 1 ELSE 0 END';
 
 /** The database's clock in epoch milliseconds. */
 const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
@@ -34,11 +43,11 @@ export async function claimRuns(
   owner: string,
   leaseMs: number,
   limit: number,
-): Promise<RunRecord[]> {
+): Promise<ClaimedRun[]> {
   checkPositive('leaseMs', leaseMs);
   checkPositive('limit', limit);
   const { rows } = await withClient((client) =>
-    client.query<Row>({
+    client.query<Row & { lease_epoch: number; resumes: number }>({
       name: 'baton_claim_runs',
       text: `WITH clock AS (SELECT ${NOW_MS} AS now_ms),
         claimable AS (
@@ -48,16 +57,17 @@ export async function claimRuns(
           LIMIT $3::integer
           FOR UPDATE OF runs SKIP LOCKED
         ), claimed AS (
-          UPDATE runs AS r SET owner = $1::text, lease_expires_at = clock.now_ms + $2::bigint
+          UPDATE runs AS r SET owner = $1::text, lease_expires_at = clock.now_ms + $2::bigint,
+            lease_epoch = ${NEXT_EPOCH}
           FROM claimable, clock
           WHERE r.id = claimable.id
           RETURNING r.*
         )
-        SELECT ${RECORD} FROM claimed ORDER BY seq`,
+        SELECT ${RECORD}, lease_epoch, resumes FROM claimed ORDER BY seq`,
       values: [owner, leaseMs, limit],
     }),
   );
-  return rows.map(toRecord);
+  return rows.map((row) => ({ ...toRecord(row), epoch: row.lease_epoch, resumes: row.resumes }));
 }
 
 /**
@@ -87,25 +97,28 @@ export async function renewLeases(
 
 /**
  * Takes run `id`, finished or not, unless another replica holds an unexpired lease on it
- * (a replica about to cancel or retry a run it does not drive). True when `owner` holds it.
+ * (a replica about to cancel or retry a run it does not drive). Returns the lease's epoch
+ * when `owner` holds it, else undefined.
  */
 export async function claimRun(
   withClient: WithClient,
   owner: string,
   id: string,
   leaseMs: number,
-): Promise<boolean> {
+): Promise<number | undefined> {
   checkPositive('leaseMs', leaseMs);
-  const { rowCount } = await withClient((client) =>
-    client.query({
+  const { rows } = await withClient((client) =>
+    client.query<{ lease_epoch: number }>({
       name: 'baton_claim_run',
-      text: `UPDATE runs SET owner = $1::text, lease_expires_at = ${NOW_MS} + $3::bigint
+      text: `UPDATE runs SET owner = $1::text, lease_expires_at = ${NOW_MS} + $3::bigint,
+               lease_epoch = ${NEXT_EPOCH}
              WHERE id = $2::text
-               AND (owner IS NULL OR owner = $1::text OR lease_expires_at <= ${NOW_MS})`,
+               AND (owner IS NULL OR owner = $1::text OR lease_expires_at <= ${NOW_MS})
+             RETURNING lease_epoch`,
       values: [owner, id, leaseMs],
     }),
   );
-  return rowCount === 1;
+  return rows[0]?.lease_epoch;
 }
 
 /** Gives up `owner`'s leases on `ids` (those it does not hold are left alone). */

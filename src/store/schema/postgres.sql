@@ -34,7 +34,9 @@ CREATE TABLE runs (
   error text,
   idempotency_key text COLLATE "C",
   owner text,
-  lease_expires_at bigint
+  lease_expires_at bigint,
+  lease_epoch bigint DEFAULT 0 NOT NULL,
+  resumes integer DEFAULT 0 NOT NULL
 );
 
 CREATE TABLE schedules (
@@ -64,6 +66,7 @@ ALTER TABLE ONLY nodes ADD CONSTRAINT nodes_output_check CHECK (((output IS NULL
 ALTER TABLE ONLY nodes ADD CONSTRAINT nodes_state_check CHECK ((state = ANY (ARRAY[0, 1, 2, 3, 4, 5, 10, 11])));
 ALTER TABLE ONLY runs ADD CONSTRAINT runs_lease_check CHECK (((owner IS NULL) = (lease_expires_at IS NULL)));
 ALTER TABLE ONLY runs ADD CONSTRAINT runs_node_count_check CHECK ((node_count >= 0));
+ALTER TABLE ONLY runs ADD CONSTRAINT runs_resumes_check CHECK ((resumes >= 0));
 ALTER TABLE ONLY runs ADD CONSTRAINT runs_state_check CHECK ((state = ANY (ARRAY[0, 1, 2, 3, 4, 5, 10, 11])));
 ALTER TABLE ONLY schedules ADD CONSTRAINT schedules_catchup_check CHECK ((catchup = ANY (ARRAY['none'::text, 'last'::text, 'all'::text])));
 ALTER TABLE ONLY nodes ADD CONSTRAINT nodes_run_id_fkey FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE;

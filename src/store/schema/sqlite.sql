@@ -36,7 +36,7 @@ CREATE TABLE runs (
   error TEXT,
   -- NULLs are distinct in a UNIQUE column: runs without a key never conflict
   idempotency_key TEXT UNIQUE
-) STRICT;
+, resumes INTEGER NOT NULL DEFAULT 0 CHECK (resumes >= 0)) STRICT;
 
 CREATE TABLE schedules (
   id TEXT PRIMARY KEY,

@@ -5,10 +5,14 @@
  * A change sets only the fields it carries (`undefined` = absent, `null` = clear). SQL cannot
  * say "leave this column alone" with a bound parameter (COALESCE(?, col) cannot set NULL), so
  * each set of present fields gets its own UPDATE, built once and prepared once per connection:
- * at most 2^8 node shapes and 2^4 run shapes, in practice a handful.
+ * at most 2^8 node shapes and 2^5 run shapes, in practice a handful.
+ *
+ * Fencing: the caller says which leases still hold their runs (`holds`, in memory: one
+ * process uses the file); changes under another lease are dropped. node:sqlite being
+ * synchronous, nothing can move a lease between that check and the commit.
  */
 import type { SQLInputValue } from 'node:sqlite';
-import type { NodeChange, RunChange, RunChanges } from '../store.ts';
+import type { Lease, NodeChange, RunChange, RunChanges } from '../store.ts';
 import { type Conn, transaction } from './conn.ts';
 
 interface Field<C> {
@@ -60,6 +64,7 @@ const runUpdate = partialUpdate<RunChange>(
     { field: 'startedAt', column: 'started_at' },
     { field: 'stoppedAt', column: 'stopped_at' },
     { field: 'error', column: 'error' },
+    { field: 'resumes', column: 'resumes' },
   ],
   'id = ?',
 );
@@ -79,12 +84,24 @@ const nodeUpdate = partialUpdate<NodeChange>(
   'run_id = ? AND node = ?',
 );
 
-/** Applies all of `changes` or, on the first error, none of them. */
-export function apply(conn: Conn, changes: RunChanges[]): void {
-  if (changes.length === 0) return;
+/**
+ * Applies all of `changes` or, on the first error, none of them; changes whose lease `holds`
+ * denies are dropped. Returns the ids of the runs dropped so.
+ */
+export function apply(
+  conn: Conn,
+  changes: RunChanges[],
+  holds: (runId: string, lease: Lease) => boolean = () => true,
+): string[] {
+  if (changes.length === 0) return [];
+  const lost = new Set<string>();
   transaction(conn, () => {
-    for (const change of changes) applyRun(conn, change);
+    for (const change of changes) {
+      if (change.lease && !holds(change.runId, change.lease)) lost.add(change.runId);
+      else if (!lost.has(change.runId)) applyRun(conn, change);
+    }
   });
+  return [...lost];
 }
 
 function applyRun(conn: Conn, { runId, run, bulk, nodes }: RunChanges): void {
