@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { loadSecurity } from '../api/auth.ts';
+import { CommitHealth } from '../api/commit-health.ts';
 import { PrometheusMetrics } from '../api/metrics.ts';
 import { redactingLogger } from '../api/secrets.ts';
 import { createExecutorClient, type ExecutorClient } from '../executor/client.ts';
@@ -159,7 +160,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   ]);
   if (pool.clients.size > 0) for (const engine of EXECUTOR_ENGINES) runners.set(engine, remote);
 
-  const store = await openStore(options);
+  // the store /healthz judges by its commits too (a full disk still reads)
+  const commits = new CommitHealth();
+  const store = commits.watch(await openStore(options));
   const bus = new EventBus();
   // secrets.ts: no credentials or secret args in the orchestrator's log lines either
   const logger = options.logger ? redactingLogger(options.logger) : pino({ level: 'silent' });
@@ -209,6 +212,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     control: replica,
     store,
     bus,
+    commits,
     limits: options.limits ?? {},
     logger: options.logger,
     bodyLimit: options.bodyLimit,
