@@ -5,7 +5,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { DocumentError } from '../graph/errors.ts';
 import { parseDocument } from '../graph/parse.ts';
-import type { NormalizedDocument } from '../graph/schema.ts';
 import { isStateName, State, stateName } from '../graph/states.ts';
 import {
   NodeNotFoundError,
@@ -13,9 +12,13 @@ import {
   RunNotFoundError,
   RunStateError,
 } from '../orchestrator/orchestrator.ts';
-import type { NodeRecord, RunRecord, RunSummary } from '../store/store.ts';
+import type { RunSummary } from '../store/store.ts';
 import type { ApiDeps } from './deps.ts';
+import { streamDetail } from './detail.ts';
 import { Errors } from './errors.ts';
+
+export { detailOf } from './detail.ts';
+
 import {
   ListQuery,
   NodeParams,
@@ -25,7 +28,7 @@ import {
   TaskParams,
   type TaskSummary,
 } from './schemas.ts';
-import { maskOutputs, RunSecrets, scrub } from './secrets.ts';
+import { RunSecrets, scrub } from './secrets.ts';
 
 const errorRef = Type.Ref('Error');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -119,10 +122,11 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
         response: { 200: TaskDetailSchema, 404: errorRef },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const run = await store.getRun(request.params.id);
       if (!run) throw new Errors.RUN_NOT_FOUND(request.params.id);
-      return detailOf(run, await store.getNodes(run.id), orchestrator.waiting(run.id));
+      const nodes = await store.getNodes(run.id);
+      return streamDetail(reply, 200, run, nodes, orchestrator.waiting(run.id));
     },
   );
 
@@ -138,7 +142,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     async (request, reply) => {
       await runAction(() => control.cancel(request.params.id), request.params.id);
       const run = (await store.getRun(request.params.id))!;
-      return reply.code(202).send(detailOf(run, await store.getNodes(run.id)));
+      return streamDetail(reply, 202, run, await store.getNodes(run.id));
     },
   );
 
@@ -180,7 +184,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     async (request, reply) => {
       await runAction(() => control.retry(request.params.id), request.params.id);
       const run = (await store.getRun(request.params.id))!;
-      return reply.code(202).send(detailOf(run, await store.getNodes(run.id)));
+      return streamDetail(reply, 202, run, await store.getNodes(run.id));
     },
   );
 };
@@ -228,44 +232,5 @@ export function summaryOf(run: RunSummary): TaskSummary {
     start_date: iso(run.startedAt),
     stop_date: iso(run.stoppedAt),
     error: run.error,
-  };
-}
-
-/**
- * The stored document with each node's live record merged in, secrets masked (secrets.ts):
- * the stored document keeps the real values, which only dispatch reads.
- */
-export function detailOf(
-  run: RunRecord,
-  nodes: NodeRecord[],
-  waiting: ReadonlyMap<number, string> = new Map(),
-) {
-  const document = JSON.parse(run.document) as NormalizedDocument;
-  const secrets = new RunSecrets(document);
-  return {
-    id: run.id,
-    ...document,
-    ...secrets.inputs(),
-    state: run.state,
-    created_date: iso(run.createdAt),
-    start_date: iso(run.startedAt),
-    stop_date: iso(run.stoppedAt),
-    error: run.error === null ? null : scrub(run.error, secrets.allValues()),
-    nodes: document.nodes.map((node, i) => {
-      const live = nodes[i];
-      const { args, listed, values } = secrets.node(i);
-      const error = live?.error ?? null;
-      return {
-        ...node,
-        args,
-        output: maskOutputs({ ...node.output, ...live?.output }, listed),
-        state: live?.state ?? State.initial,
-        attempts: live?.attempts ?? 0,
-        start_date: iso(live?.startedAt ?? null),
-        stop_date: iso(live?.stoppedAt ?? null),
-        error: error === null ? null : scrub(error, values),
-        waiting: waiting.get(i) ?? null,
-      };
-    }),
   };
 }
