@@ -1,12 +1,16 @@
 /**
  * Large runs must not stall the server for others (a real server on loopback): GETs of a
  * 30,000-node run stream their answer a chunk per turn of the event loop, so /healthz is
- * answered while five of them are under way; SSE subscribers of one run share one snapshot.
+ * answered while five of them are under way; SSE subscribers of one run share one snapshot;
+ * listing runs reads none of their documents.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../../src/cli/server.ts';
 import { State } from '../../src/graph/states.ts';
+import { call, Processes, settled } from '../support/processes.ts';
 import { startTestServer, tempDir, waitForRun } from '../support/server.ts';
 
 /** Node 0 sleeps for an hour; every other node waits for it, so nothing changes meanwhile. */
@@ -130,5 +134,47 @@ describe('large runs', () => {
     const text = await res.text();
     assert.match(text, /"state":11/);
     assert.equal(await builds(), before + 2);
+  });
+});
+
+describe('listing runs with large documents', () => {
+  const dir = tempDir('baton-big-list-');
+  const processes = new Processes();
+  after(async () => {
+    await processes.killAll();
+    dir.remove();
+  });
+
+  it('reads none of their documents (bytes the `baton serve` process reads)', async () => {
+    const server = await processes.serve(join(dir.path, 'data'));
+    // 4 runs of 8 MB: 128 args of 64 KiB (the limit), far over SQLite's 2 MB page cache
+    const arg = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 4; i++) {
+      const document = {
+        name: `heavy-${i}`,
+        edges: [],
+        nodes: [{ id: 0, name: 'n', engine: 'nil', args: Array(128).fill(arg) }],
+      };
+      const answer = await call(
+        `${server.url}/v1/tasks`,
+        { method: 'POST', body: JSON.stringify(document) },
+        60_000,
+      );
+      assert.equal(answer.status, 202, answer.text);
+    }
+    await settled(server.url, 60_000);
+    // rchar: every byte the process read (files and sockets), from /proc
+    const bytesRead = () =>
+      Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${server.child.pid}/io`, 'utf8'))?.[1]);
+    const before = bytesRead();
+    const list = await call(`${server.url}/v1/tasks?limit=10`);
+    const read = bytesRead() - before;
+    assert.equal(list.status, 200);
+    const tasks = (list.json as { tasks: Array<{ name: string; nodes: number }> }).tasks;
+    assert.deepEqual(
+      tasks.map((t) => t.name),
+      ['heavy-3', 'heavy-2', 'heavy-1', 'heavy-0'],
+    );
+    assert.ok(read < 1024 * 1024, `listing 4 runs of 8 MB read ${read} bytes`);
   });
 });
