@@ -24,6 +24,7 @@ import type { ApiDeps } from './deps.ts';
 import { type ErrorBody, Errors } from './errors.ts';
 import { eventsRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
+import { parseJsonBody } from './json-body.ts';
 import { effectiveRateLimit, rateLimitHook } from './rate-limit.ts';
 import { schedulesRoutes } from './schedules.ts';
 import { sharedSchemas } from './schemas.ts';
@@ -65,8 +66,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>();
 
-  // curl -d without a Content-Type sends form encoding: read any body as JSON all the same.
-  const json = app.getDefaultJsonParser('error', 'error');
+  // Bodies are JSON whatever their Content-Type (curl -d without one sends form encoding),
+  // read by json-body.ts: errors with a position and path, __proto__ keys refused by name.
+  const json = (
+    _request: unknown,
+    body: string | Buffer,
+    done: (err: Error | null, value?: unknown) => void,
+  ) => {
+    try {
+      done(null, parseJsonBody(body.toString()));
+    } catch (err) {
+      done(err as Error);
+    }
+  };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, json);
   app.addContentTypeParser('*', { parseAs: 'string' }, json);
 
   // Security hooks, before any route or the 404 handler is added (see the comment above).
@@ -177,12 +191,12 @@ function toErrorBody(
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return translate(new Errors.UNSUPPORTED_MEDIA_TYPE(error.message));
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return translate(new Errors.INVALID_JSON('the body is empty; expected a gorch document'));
+      return translate(new Errors.INVALID_JSON('body is not valid JSON: the body is empty'));
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return translate(new Errors.INVALID_JSON(error.message));
+      return translate(new Errors.INVALID_JSON(`body is not valid JSON: ${error.message}`));
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {
-    return translate(new Errors.INVALID_JSON(error.message));
+    return translate(new Errors.INVALID_JSON(`body is not valid JSON: ${error.message}`));
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return translate(new Errors.BAD_REQUEST(error.message));

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { DocumentError } from '../graph/errors.ts';
-import { parseDocument } from '../graph/parse.ts';
+import { parseDocument, toDocument } from '../graph/parse.ts';
 import { isStateName, State, stateName } from '../graph/states.ts';
 import {
   NodeNotFoundError,
@@ -48,7 +48,13 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
           ),
         }),
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 200 })) }),
-        response: { 202: Type.Ref('TaskId'), 400: errorRef, 413: errorRef, 415: errorRef },
+        response: {
+          202: Type.Ref('TaskId'),
+          400: errorRef,
+          413: errorRef,
+          415: errorRef,
+          422: errorRef,
+        },
       },
       // The schema documents the body; parseDocument checks it, with messages that name the
       // field and say what was expected, which a generic validator cannot.
@@ -72,7 +78,18 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       if (key !== undefined && (typeof key !== 'string' || key.length > 200)) {
         throw new Errors.BAD_REQUEST('headers.idempotency-key: expected at most 200 characters');
       }
-      const { id } = await orchestrator.submit(graph, key);
+      const { id, created } = await orchestrator.submit(graph, key);
+      // a key already used: the same request again gets the same run, another one a 422
+      // (Stripe's rule), not silently the id of a run it does not describe
+      if (!created) {
+        const existing = await store.getRun(id);
+        if (existing && existing.document !== JSON.stringify(toDocument(graph))) {
+          throw new Errors.IDEMPOTENCY_MISMATCH(
+            `Idempotency-Key "${key}" was already used by run ${id} with a different document ` +
+              '(or run inputs); send a new key for a new run',
+          );
+        }
+      }
       return reply.code(202).send({ id });
     },
   );
@@ -200,7 +217,14 @@ function inputValues(input: string | string[] | undefined): Record<string, strin
         `querystring.input: expected NAME=VALUE, got ${JSON.stringify(pair)}`,
       );
     }
-    values[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const name = pair.slice(0, eq);
+    // on a plain object this key would set the prototype: the input would vanish unnoticed
+    if (name === '__proto__') {
+      throw new Errors.BAD_REQUEST(
+        'querystring.input: "__proto__" is not allowed as an input name',
+      );
+    }
+    values[name] = pair.slice(eq + 1);
   }
   return values;
 }
