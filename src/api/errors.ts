@@ -16,6 +16,7 @@ export const Errors = {
   RUN_STATE: createError('BATON_ERR_RUN_STATE', '%s', 409),
   IDEMPOTENCY_MISMATCH: createError('BATON_ERR_IDEMPOTENCY_MISMATCH', '%s', 422),
   BODY_TOO_LARGE: createError('BATON_ERR_BODY_TOO_LARGE', 'body is larger than %s bytes', 413),
+  REQUEST_TIMEOUT: createError('BATON_ERR_REQUEST_TIMEOUT', '%s', 408),
   UNSUPPORTED_MEDIA_TYPE: createError('BATON_ERR_UNSUPPORTED_MEDIA_TYPE', '%s', 415),
   NOT_FOUND: createError('BATON_ERR_NOT_FOUND', 'no route %s %s', 404),
   UNAUTHORIZED: createError('BATON_ERR_UNAUTHORIZED', '%s', 401),

@@ -52,6 +52,10 @@ export interface ServerOptions {
   maxPerTarget?: number;
   logger: Logger | false;
   bodyLimit?: number;
+  /** a request (headers and body) not received within this many ms answers 408; default 30 s */
+  requestTimeoutMs?: number;
+  /** connections open at once at most (0: no limit); default 10,000 */
+  maxConnections?: number;
   limits?: Partial<Limits>;
   defaultGraphTimeout?: number;
   /** a commit failed for good; the orchestrator has stopped (see Orchestrator.onFatal) */
@@ -216,6 +220,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limits: options.limits ?? {},
     logger: options.logger,
     bodyLimit: options.bodyLimit,
+    requestTimeoutMs: options.requestTimeoutMs,
+    maxConnections: options.maxConnections,
     security,
     rateLimit: options.rateLimit,
   });

@@ -121,7 +121,10 @@ describe('orchestrator API', () => {
     const answer = await post(url, '{"name": "x", "nodes": [{"id": 0, "name": tru}]}');
     assert.equal(answer.status, 400);
     assert.equal(answer.body.error, 'BATON_ERR_INVALID_JSON');
-    assert.match(answer.body.message, /^body is not valid JSON: line 1 column 46 \(offset 45\): invalid literal/);
+    assert.match(
+      answer.body.message,
+      /^body is not valid JSON: line 1 column 46 \(offset 45\): invalid literal/,
+    );
     assert.equal(answer.body.path, 'nodes[0].name');
     const multiline = await post(url, '{\n  "name": "x",\n  "edges": [[0, 1],]\n}');
     assert.match(multiline.body.message, /line 3 column 20/);
