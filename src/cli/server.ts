@@ -2,8 +2,8 @@
  * Assembles an orchestrator process: store, event bus, runners, run loop and HTTP API.
  * `baton serve`, `baton demo` and the tests all start servers through here.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { buildApp } from '../api/app.ts';
@@ -149,8 +149,52 @@ async function openStore(options: ServerOptions): Promise<Store> {
     }
     return openPostgresStore(options.db, { schema: options.dbSchema });
   }
-  mkdirSync(options.dataDir, { recursive: true });
+  prepareDataDir(options.dataDir);
   return openSqliteStore(join(options.dataDir, 'baton.db'));
+}
+
+/**
+ * Creates the data directory if needed and checks that it is one and writable, saying what
+ * is wrong instead of mkdir's ENOENT or EEXIST.
+ */
+function prepareDataDir(dir: string): void {
+  const wrong = (problem: string) => new ConfigError(`data directory ${dir} (--data): ${problem}`);
+  const reason = (err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return 'it is on a read-only file system';
+    if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+    return (err as Error).message;
+  };
+  let exists = true;
+  try {
+    if (!statSync(dir).isDirectory()) throw wrong('is a file, expected a directory');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw wrong('a part of the path is a file, expected a directory');
+    if (code !== 'ENOENT') throw wrong(`cannot be read: ${reason(err)}`);
+    exists = false;
+  }
+  if (!exists) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      // mkdir -p on a read-only file system says ENOENT: ask the nearest existing parent
+      let parent = dirname(resolve(dir));
+      while (!existsSync(parent)) parent = dirname(parent);
+      try {
+        accessSync(parent, constants.W_OK);
+      } catch (denied) {
+        throw wrong(`cannot be created in ${parent}: ${reason(denied)}`);
+      }
+      throw wrong(`cannot be created: ${reason(err)}`);
+    }
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw wrong(`is not writable: ${reason(err)}`);
+  }
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
