@@ -10,6 +10,8 @@
  * rate limit means failed attempts are limited too; refusing in onRequest means no body of an
  * unauthenticated request is ever read.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -24,6 +26,7 @@ import type { ApiDeps } from './deps.ts';
 import { type ErrorBody, Errors } from './errors.ts';
 import { eventsRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
+import { parseJsonBody } from './json-body.ts';
 import { effectiveRateLimit, rateLimitHook } from './rate-limit.ts';
 import { schedulesRoutes } from './schedules.ts';
 import { sharedSchemas } from './schemas.ts';
@@ -40,10 +43,18 @@ export interface AppOptions extends ApiDeps {
   rateLimit?: number;
   /** largest accepted request body in bytes */
   bodyLimit?: number;
+  /** a request (headers and body) not received within this many ms answers 408 (0: none) */
+  requestTimeoutMs?: number;
+  /** connections open at once at most; more are closed as they arrive (0: no limit) */
+  maxConnections?: number;
   version?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
+/** 64 MiB in 30 s is 2 MiB/s: a client slower than that is more likely hostile than remote */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** far over what clients and SSE subscribers need, far under the process's file limit */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 /** Cached for a year, this host only: a server that answers HTTPS keeps answering it. */
 const HSTS = 'max-age=31536000';
@@ -51,13 +62,22 @@ const HSTS = 'max-age=31536000';
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const { authenticator, https } = options.security ?? { authenticator: null, https: null };
+  // Slow or stalled clients must not hold sockets: a request (headers and body) must arrive
+  // within requestTimeout. Node checks every connectionsCheckingInterval (30 s by default,
+  // which would double a 30 s deadline), so the check runs ten times per deadline.
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const timeouts = {
+    requestTimeout,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.round(requestTimeout / 10))),
+  };
   const app = Fastify({
     loggerInstance: options.logger ? redactingLogger(options.logger) : undefined,
     logger: options.logger === false ? false : undefined,
-    https,
+    https: https ? { ...https, ...timeouts } : null,
+    http: timeouts,
     bodyLimit,
-    // Slow or stalled clients must not hold sockets forever.
-    requestTimeout: 120_000,
+    requestTimeout,
+    clientErrorHandler: clientError(requestTimeout),
     connectionTimeout: 0,
     // SSE streams are long-lived: close them on shutdown instead of waiting for them.
     forceCloseConnections: true,
@@ -65,8 +85,39 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>();
 
-  // curl -d without a Content-Type sends form encoding: read any body as JSON all the same.
-  const json = app.getDefaultJsonParser('error', 'error');
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  if (maxConnections > 0) {
+    app.server.maxConnections = maxConnections;
+    let dropped = 0;
+    app.server.on('drop', () => {
+      // one line per burst, not one per refused connection
+      if (dropped++ === 0) {
+        setTimeout(() => {
+          app.log.warn(
+            { dropped, maxConnections },
+            'connections refused: the server is at its maximum',
+          );
+          dropped = 0;
+        }, 10_000).unref();
+      }
+    });
+  }
+
+  // Bodies are JSON whatever their Content-Type (curl -d without one sends form encoding),
+  // read by json-body.ts: errors with a position and path, __proto__ keys refused by name.
+  const json = (
+    _request: unknown,
+    body: string | Buffer,
+    done: (err: Error | null, value?: unknown) => void,
+  ) => {
+    try {
+      done(null, parseJsonBody(body.toString()));
+    } catch (err) {
+      done(err as Error);
+    }
+  };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, json);
   app.addContentTypeParser('*', { parseAs: 'string' }, json);
 
   // Security hooks, before any route or the 404 handler is added (see the comment above).
@@ -148,6 +199,42 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
+/**
+ * Answers a request the HTTP parser gave up on: 408 in the API's error shape when it was not
+ * received in time, else what Fastify answers (400, or 431 for headers over the limit).
+ */
+function clientError(requestTimeout: number) {
+  return function (this: FastifyInstance, err: Error & { code?: string }, socket: Duplex) {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    let status = 400;
+    let body = '{"error":"Bad Request","message":"Client Error","statusCode":400}';
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      status = 408;
+      body = JSON.stringify(
+        toErrorBody(
+          new Errors.REQUEST_TIMEOUT(
+            `the request was not received within ${requestTimeout / 1000} s; nothing was done`,
+          ),
+          0,
+          '',
+        ),
+      );
+      this.log.warn('request not received in time: answered 408 and closed the connection');
+    } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+      status = 431;
+      body =
+        '{"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431}';
+    }
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `Content-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(err);
+  };
+}
+
 /** Maps any error to the public JSON shape; unknown errors never leak their details. */
 function toErrorBody(
   error: FastifyError & { path?: string },
@@ -177,12 +264,12 @@ function toErrorBody(
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return translate(new Errors.UNSUPPORTED_MEDIA_TYPE(error.message));
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return translate(new Errors.INVALID_JSON('the body is empty; expected a gorch document'));
+      return translate(new Errors.INVALID_JSON('body is not valid JSON: the body is empty'));
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return translate(new Errors.INVALID_JSON(error.message));
+      return translate(new Errors.INVALID_JSON(`body is not valid JSON: ${error.message}`));
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {
-    return translate(new Errors.INVALID_JSON(error.message));
+    return translate(new Errors.INVALID_JSON(`body is not valid JSON: ${error.message}`));
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return translate(new Errors.BAD_REQUEST(error.message));

@@ -6,7 +6,8 @@
  *   right for 256-bit random secrets (nothing to brute-force, unlike passwords); digests are
  *   compared with `timingSafeEqual`. The file is watched and reloaded when it changes, so a
  *   token is revoked by deleting its line; a file that no longer parses leaves the previous
- *   tokens in force (and says so in the log).
+ *   tokens in force (and says so in the log), and a file that is deleted refuses every token
+ *   until it is back (fail closed: deleting the file must not keep revoked tokens valid).
  * - With a client CA (HTTPS only), a request whose verified client certificate chains to that
  *   CA is authenticated as the certificate's CN. The TLS server asks for a certificate but
  *   does not require one (`requestCert`, `rejectUnauthorized: false`), so token clients and
@@ -24,7 +25,7 @@
  * non-loopback address with no authentication at all.
  */
 import { createHash, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
-import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import { existsSync, type FSWatcher, readFileSync, watch } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { createSecureContext, type TLSSocket } from 'node:tls';
@@ -242,8 +243,17 @@ export class Authenticator {
     const file = this.tokensFile;
     if (file === undefined) return () => {};
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let missing = false;
     const reload = () => {
       timer = undefined;
+      if (!existsSync(file)) {
+        this.setTokens([]);
+        if (!missing)
+          log.error({ file }, 'tokens file deleted: every token is refused until it is back');
+        missing = true;
+        return;
+      }
+      missing = false;
       try {
         const tokens = readTokensFile(file);
         const before = this.#fingerprint;

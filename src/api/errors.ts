@@ -8,13 +8,15 @@ import createError from '@fastify/error';
 
 export const Errors = {
   INVALID_DOCUMENT: createError('BATON_ERR_INVALID_DOCUMENT', '%s', 400),
-  INVALID_JSON: createError('BATON_ERR_INVALID_JSON', 'body is not valid JSON: %s', 400),
+  INVALID_JSON: createError('BATON_ERR_INVALID_JSON', '%s', 400),
   BAD_REQUEST: createError('BATON_ERR_BAD_REQUEST', '%s', 400),
   RUN_NOT_FOUND: createError('BATON_ERR_RUN_NOT_FOUND', 'no run with id %s', 404),
   NODE_NOT_FOUND: createError('BATON_ERR_NODE_NOT_FOUND', '%s', 404),
   SCHEDULE_NOT_FOUND: createError('BATON_ERR_SCHEDULE_NOT_FOUND', 'no schedule with id %s', 404),
   RUN_STATE: createError('BATON_ERR_RUN_STATE', '%s', 409),
+  IDEMPOTENCY_MISMATCH: createError('BATON_ERR_IDEMPOTENCY_MISMATCH', '%s', 422),
   BODY_TOO_LARGE: createError('BATON_ERR_BODY_TOO_LARGE', 'body is larger than %s bytes', 413),
+  REQUEST_TIMEOUT: createError('BATON_ERR_REQUEST_TIMEOUT', '%s', 408),
   UNSUPPORTED_MEDIA_TYPE: createError('BATON_ERR_UNSUPPORTED_MEDIA_TYPE', '%s', 415),
   NOT_FOUND: createError('BATON_ERR_NOT_FOUND', 'no route %s %s', 404),
   UNAUTHORIZED: createError('BATON_ERR_UNAUTHORIZED', '%s', 401),

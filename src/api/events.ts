@@ -3,7 +3,8 @@
  * (its state and every node's), then one `state` event per change, and the stream ends after
  * the run's final state. Subscribing happens before the snapshot is read, so no change falls
  * between the two (a change may appear in both, which is harmless: states are idempotent).
- * An event's `error` is scrubbed of its node's secret values (secrets.ts).
+ * Subscribers of a run share its snapshot until it changes (snapshots.ts). An event's `error`
+ * is scrubbed of its node's secret values (secrets.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -11,12 +12,19 @@ import { isFinal } from '../graph/states.ts';
 import type { RunEvent } from '../orchestrator/bus.ts';
 import type { ApiDeps } from './deps.ts';
 import { Errors } from './errors.ts';
+import { PrometheusMetrics } from './metrics.ts';
 import { TaskParams } from './schemas.ts';
-import { eventScrubber } from './secrets.ts';
+import { SnapshotCache } from './snapshots.ts';
 
 const HEARTBEAT_MS = 15_000;
 
-export const eventsRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, { store, bus }) => {
+export const eventsRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (
+  app,
+  { store, bus, orchestrator },
+) => {
+  const metrics = orchestrator.metrics instanceof PrometheusMetrics ? orchestrator.metrics : null;
+  const snapshots = new SnapshotCache(store, bus, () => metrics?.snapshotBuilt());
+
   app.get(
     '/tasks/:id/events',
     {
@@ -35,15 +43,15 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, { st
       const buffered: RunEvent[] = [];
       let send: (event: RunEvent) => void = (event) => buffered.push(event);
       const unsubscribe = bus.subscribe(id, (event) => send(event));
-      const run = await store.getRun(id).catch((err) => {
+      const lease = await snapshots.acquire(id).catch((err) => {
         unsubscribe();
         throw err;
       });
-      if (!run) {
+      const { snapshot } = lease;
+      if (!snapshot) {
         unsubscribe();
         throw new Errors.RUN_NOT_FOUND(id);
       }
-      const nodes = await store.getNodes(id);
 
       reply.hijack();
       const raw = reply.raw;
@@ -53,30 +61,32 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, { st
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      let seq = 0;
+      // the snapshot's frame is event 1
+      let seq = 1;
       const write = (event: string, data: unknown) => {
         raw.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       };
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      let closed = false;
       const close = () => {
+        // once: the bus's unsubscribe run twice could drop a later stream's listeners
+        if (closed) return;
+        closed = true;
         clearInterval(heartbeat);
         unsubscribe();
+        lease.release();
         raw.end();
       };
       raw.on('close', close);
 
-      write('snapshot', {
-        run: id,
-        state: run.state,
-        nodes: nodes.map((n) => ({ node: n.node, state: n.state, attempts: n.attempts })),
-      });
-      const scrub = eventScrubber(run.document);
+      raw.write(snapshot.frame);
+      const { scrub } = snapshot;
       send = (event) => {
         write('state', scrub ? scrub(event) : event);
         if (event.node === undefined && isFinal(event.state)) close();
       };
       for (const event of buffered) send(event);
-      if (isFinal(run.state) && buffered.length === 0) close();
+      if (isFinal(snapshot.state) && buffered.length === 0) close();
     },
   );
 };

@@ -1,4 +1,7 @@
-/** `/healthz` (liveness and readiness: the store answers) and `/metrics` (Prometheus). */
+/**
+ * `/healthz` (liveness and readiness: the store answers and can commit, see commit-health.ts)
+ * and `/metrics` (Prometheus).
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from './deps.ts';
 import { PrometheusMetrics } from './metrics.ts';
@@ -6,7 +9,7 @@ import { HealthSchema } from './schemas.ts';
 
 export const healthRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (
   app,
-  { store, orchestrator },
+  { store, orchestrator, commits },
 ) => {
   app.get(
     '/healthz',
@@ -20,12 +23,20 @@ export const healthRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (
       const active_runs = orchestrator.activeRuns;
       try {
         await store.listRuns({ limit: 1 });
-        return { status: 'ok' as const, active_runs, store: 'ok' };
       } catch (err) {
         return reply
           .code(503)
           .send({ status: 'unavailable', active_runs, store: (err as Error).message });
       }
+      const failure = commits?.failure;
+      if (failure) {
+        return reply.code(503).send({
+          status: 'unavailable',
+          active_runs,
+          store: `failing: the last commit failed and none has succeeded since (${failure})`,
+        });
+      }
+      return { status: 'ok' as const, active_runs, store: 'ok' };
     },
   );
 

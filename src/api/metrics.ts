@@ -36,6 +36,7 @@ export class PrometheusMetrics implements RunMetrics {
   readonly #takeovers: Counter;
   readonly #commit: Histogram;
   readonly #commitChanges: Histogram;
+  readonly #snapshots: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -127,6 +128,13 @@ export class PrometheusMetrics implements RunMetrics {
       buckets: [1, 10, 100, 1000, 10_000, 100_000],
       registers,
     });
+    this.#snapshots = new Counter({
+      name: 'baton_sse_snapshots_total',
+      help:
+        'Run snapshots (the first event of GET /v1/tasks/{id}/events) read from the store and ' +
+        'serialized; subscribers of a run that did not change since share one',
+      registers,
+    });
   }
 
   /** Reads the orchestrator's levels at scrape time. */
@@ -171,6 +179,10 @@ export class PrometheusMetrics implements RunMetrics {
   committed(ms: number, changes: number): void {
     this.#commit.observe(ms / 1000);
     this.#commitChanges.observe(changes);
+  }
+
+  snapshotBuilt(): void {
+    this.#snapshots.inc();
   }
 
   takenOver(count: number): void {

@@ -4,8 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { DocumentError } from '../graph/errors.ts';
-import { parseDocument } from '../graph/parse.ts';
-import type { NormalizedDocument } from '../graph/schema.ts';
+import { parseDocument, toDocument } from '../graph/parse.ts';
 import { isStateName, State, stateName } from '../graph/states.ts';
 import {
   NodeNotFoundError,
@@ -13,9 +12,13 @@ import {
   RunNotFoundError,
   RunStateError,
 } from '../orchestrator/orchestrator.ts';
-import type { NodeRecord, RunRecord, RunSummary } from '../store/store.ts';
+import type { RunSummary } from '../store/store.ts';
 import type { ApiDeps } from './deps.ts';
+import { streamDetail } from './detail.ts';
 import { Errors } from './errors.ts';
+
+export { detailOf } from './detail.ts';
+
 import {
   ListQuery,
   NodeParams,
@@ -25,7 +28,7 @@ import {
   TaskParams,
   type TaskSummary,
 } from './schemas.ts';
-import { maskOutputs, RunSecrets, scrub } from './secrets.ts';
+import { RunSecrets, scrub } from './secrets.ts';
 
 const errorRef = Type.Ref('Error');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -45,7 +48,13 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
           ),
         }),
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 200 })) }),
-        response: { 202: Type.Ref('TaskId'), 400: errorRef, 413: errorRef, 415: errorRef },
+        response: {
+          202: Type.Ref('TaskId'),
+          400: errorRef,
+          413: errorRef,
+          415: errorRef,
+          422: errorRef,
+        },
       },
       // The schema documents the body; parseDocument checks it, with messages that name the
       // field and say what was expected, which a generic validator cannot.
@@ -69,7 +78,18 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       if (key !== undefined && (typeof key !== 'string' || key.length > 200)) {
         throw new Errors.BAD_REQUEST('headers.idempotency-key: expected at most 200 characters');
       }
-      const { id } = await orchestrator.submit(graph, key);
+      const { id, created } = await orchestrator.submit(graph, key);
+      // a key already used: the same request again gets the same run, another one a 422
+      // (Stripe's rule), not silently the id of a run it does not describe
+      if (!created) {
+        const existing = await store.getRun(id);
+        if (existing && existing.document !== JSON.stringify(toDocument(graph))) {
+          throw new Errors.IDEMPOTENCY_MISMATCH(
+            `Idempotency-Key "${key}" was already used by run ${id} with a different document ` +
+              '(or run inputs); send a new key for a new run',
+          );
+        }
+      }
       return reply.code(202).send({ id });
     },
   );
@@ -119,10 +139,11 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
         response: { 200: TaskDetailSchema, 404: errorRef },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const run = await store.getRun(request.params.id);
       if (!run) throw new Errors.RUN_NOT_FOUND(request.params.id);
-      return detailOf(run, await store.getNodes(run.id), orchestrator.waiting(run.id));
+      const nodes = await store.getNodes(run.id);
+      return streamDetail(reply, 200, run, nodes, orchestrator.waiting(run.id));
     },
   );
 
@@ -138,7 +159,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     async (request, reply) => {
       await runAction(() => control.cancel(request.params.id), request.params.id);
       const run = (await store.getRun(request.params.id))!;
-      return reply.code(202).send(detailOf(run, await store.getNodes(run.id)));
+      return streamDetail(reply, 202, run, await store.getNodes(run.id));
     },
   );
 
@@ -180,7 +201,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     async (request, reply) => {
       await runAction(() => control.retry(request.params.id), request.params.id);
       const run = (await store.getRun(request.params.id))!;
-      return reply.code(202).send(detailOf(run, await store.getNodes(run.id)));
+      return streamDetail(reply, 202, run, await store.getNodes(run.id));
     },
   );
 };
@@ -196,7 +217,14 @@ function inputValues(input: string | string[] | undefined): Record<string, strin
         `querystring.input: expected NAME=VALUE, got ${JSON.stringify(pair)}`,
       );
     }
-    values[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const name = pair.slice(0, eq);
+    // on a plain object this key would set the prototype: the input would vanish unnoticed
+    if (name === '__proto__') {
+      throw new Errors.BAD_REQUEST(
+        'querystring.input: "__proto__" is not allowed as an input name',
+      );
+    }
+    values[name] = pair.slice(eq + 1);
   }
   return values;
 }
@@ -228,44 +256,5 @@ export function summaryOf(run: RunSummary): TaskSummary {
     start_date: iso(run.startedAt),
     stop_date: iso(run.stoppedAt),
     error: run.error,
-  };
-}
-
-/**
- * The stored document with each node's live record merged in, secrets masked (secrets.ts):
- * the stored document keeps the real values, which only dispatch reads.
- */
-export function detailOf(
-  run: RunRecord,
-  nodes: NodeRecord[],
-  waiting: ReadonlyMap<number, string> = new Map(),
-) {
-  const document = JSON.parse(run.document) as NormalizedDocument;
-  const secrets = new RunSecrets(document);
-  return {
-    id: run.id,
-    ...document,
-    ...secrets.inputs(),
-    state: run.state,
-    created_date: iso(run.createdAt),
-    start_date: iso(run.startedAt),
-    stop_date: iso(run.stoppedAt),
-    error: run.error === null ? null : scrub(run.error, secrets.allValues()),
-    nodes: document.nodes.map((node, i) => {
-      const live = nodes[i];
-      const { args, listed, values } = secrets.node(i);
-      const error = live?.error ?? null;
-      return {
-        ...node,
-        args,
-        output: maskOutputs({ ...node.output, ...live?.output }, listed),
-        state: live?.state ?? State.initial,
-        attempts: live?.attempts ?? 0,
-        start_date: iso(live?.startedAt ?? null),
-        stop_date: iso(live?.stoppedAt ?? null),
-        error: error === null ? null : scrub(error, values),
-        waiting: waiting.get(i) ?? null,
-      };
-    }),
   };
 }

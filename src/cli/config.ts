@@ -83,6 +83,10 @@ export interface Config {
   otlpEndpoint?: string;
   /** serve: requests per minute per client (http.rate_limit) */
   rateLimit?: number;
+  /** serve: connections open at once at most (http.max_connections) */
+  maxConnections?: number;
+  /** serve: seconds a request may take to arrive (http.request_timeout) */
+  requestTimeout?: number;
   /** serve: API tokens file (auth.tokens_file) */
   tokensFile?: string;
   /** serve: CA of accepted client certificates (auth.client_ca) */
@@ -169,6 +173,8 @@ export function parseConfig(raw: unknown, source: string): Config {
       'key',
       'scheme',
       'rate_limit',
+      'max_connections',
+      'request_timeout',
     ]);
     config.host = at.optional(fields, 'http.bind_address', at.string);
     config.port = at.optional(fields, 'http.bind_port', at.port);
@@ -176,6 +182,8 @@ export function parseConfig(raw: unknown, source: string): Config {
     config.key = at.optional(fields, 'http.key', at.path);
     config.scheme = at.optional(fields, 'http.scheme', at.scheme);
     config.rateLimit = at.optional(fields, 'http.rate_limit', at.count);
+    config.maxConnections = at.optional(fields, 'http.max_connections', at.count);
+    config.requestTimeout = at.optional(fields, 'http.request_timeout', at.count);
   }
 
   const auth = top.get('auth');

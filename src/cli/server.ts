@@ -2,12 +2,13 @@
  * Assembles an orchestrator process: store, event bus, runners, run loop and HTTP API.
  * `baton serve`, `baton demo` and the tests all start servers through here.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { loadSecurity } from '../api/auth.ts';
+import { CommitHealth } from '../api/commit-health.ts';
 import { PrometheusMetrics } from '../api/metrics.ts';
 import { redactingLogger } from '../api/secrets.ts';
 import { createExecutorClient, type ExecutorClient } from '../executor/client.ts';
@@ -51,6 +52,10 @@ export interface ServerOptions {
   maxPerTarget?: number;
   logger: Logger | false;
   bodyLimit?: number;
+  /** a request (headers and body) not received within this many ms answers 408; default 30 s */
+  requestTimeoutMs?: number;
+  /** connections open at once at most (0: no limit); default 10,000 */
+  maxConnections?: number;
   limits?: Partial<Limits>;
   defaultGraphTimeout?: number;
   /** executors by name; the first is the default unless one is named "default" */
@@ -142,8 +147,52 @@ async function openStore(options: ServerOptions): Promise<Store> {
     }
     return openPostgresStore(options.db, { schema: options.dbSchema });
   }
-  mkdirSync(options.dataDir, { recursive: true });
+  prepareDataDir(options.dataDir);
   return openSqliteStore(join(options.dataDir, 'baton.db'));
+}
+
+/**
+ * Creates the data directory if needed and checks that it is one and writable, saying what
+ * is wrong instead of mkdir's ENOENT or EEXIST.
+ */
+function prepareDataDir(dir: string): void {
+  const wrong = (problem: string) => new ConfigError(`data directory ${dir} (--data): ${problem}`);
+  const reason = (err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return 'it is on a read-only file system';
+    if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+    return (err as Error).message;
+  };
+  let exists = true;
+  try {
+    if (!statSync(dir).isDirectory()) throw wrong('is a file, expected a directory');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw wrong('a part of the path is a file, expected a directory');
+    if (code !== 'ENOENT') throw wrong(`cannot be read: ${reason(err)}`);
+    exists = false;
+  }
+  if (!exists) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      // mkdir -p on a read-only file system says ENOENT: ask the nearest existing parent
+      let parent = dirname(resolve(dir));
+      while (!existsSync(parent)) parent = dirname(parent);
+      try {
+        accessSync(parent, constants.W_OK);
+      } catch (denied) {
+        throw wrong(`cannot be created in ${parent}: ${reason(denied)}`);
+      }
+      throw wrong(`cannot be created: ${reason(err)}`);
+    }
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw wrong(`is not writable: ${reason(err)}`);
+  }
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -157,7 +206,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   ]);
   if (pool.clients.size > 0) for (const engine of EXECUTOR_ENGINES) runners.set(engine, remote);
 
-  const store = await openStore(options);
+  // the store /healthz judges by its commits too (a full disk still reads)
+  const commits = new CommitHealth();
+  const store = commits.watch(await openStore(options));
   const bus = new EventBus();
   // secrets.ts: no credentials or secret args in the orchestrator's log lines either
   const logger = options.logger ? redactingLogger(options.logger) : pino({ level: 'silent' });
@@ -206,9 +257,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     control: replica,
     store,
     bus,
+    commits,
     limits: options.limits ?? {},
     logger: options.logger,
     bodyLimit: options.bodyLimit,
+    requestTimeoutMs: options.requestTimeoutMs,
+    maxConnections: options.maxConnections,
     security,
     rateLimit: options.rateLimit,
   });

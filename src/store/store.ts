@@ -264,7 +264,8 @@ export interface Store extends Leases, Schedules {
   /**
    * Newest first by a store-assigned insertion sequence (the same order as createdAt unless
    * the writers' clocks disagree); the cursor is stable under inserts.
-   * Throws `InvalidCursorError` for a cursor it did not issue.
+   * Throws `InvalidCursorError` for a cursor it did not issue. Reads no document: its time
+   * does not depend on the size of the runs listed.
    */
   listRuns(query: ListQuery): Promise<RunPage>;
   /**

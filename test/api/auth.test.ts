@@ -4,7 +4,7 @@
  * refusals, what the log says about who called, and the `baton token` command end to end.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -179,6 +179,34 @@ describe('bearer tokens', () => {
     writeFileSync(file, '- {name: alice, sha256: nothex}\n');
     await until(async () => log.text().includes('tokens file not reloaded'), 'the error is logged');
     assert.equal((await fetch(`${url}/v1/tasks`, { headers: bearer(carol) })).status, 200);
+  });
+});
+
+describe('a deleted tokens file', () => {
+  const dir = tempDir('baton-auth-deleted-');
+  const file = join(dir.path, 'tokens.yaml');
+  const log = capturedLogger();
+  let server: RunningServer;
+  after(async () => {
+    await server?.close();
+    dir.remove();
+  });
+
+  it('refuses every token until the file is back, and says so in the log', async () => {
+    const tokens = tokensFile(file, ['alice']);
+    server = await startTestServer({ dataDir: dir.path, tokensFile: file, logger: log.logger });
+    const status = async () => {
+      const res = await fetch(`${server.url}/v1/tasks`, { headers: bearer(tokens.alice) });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await status(), 200);
+    unlinkSync(file);
+    await until(async () => (await status()) === 401, 'alice is refused once the file is gone');
+    assert.match(log.text(), /tokens file deleted: every token is refused/);
+
+    writeFileSync(file, `- {name: alice, sha256: ${hashToken(tokens.alice)}}\n`);
+    await until(async () => (await status()) === 200, 'alice is accepted once the file is back');
   });
 });
 

@@ -93,6 +93,70 @@ describe('orchestrator API', () => {
     assert.equal(a.body.id, b.body.id);
   });
 
+  it('the same Idempotency-Key with another document or other inputs answers 422', async () => {
+    const key = `key-mismatch-${Date.now()}`;
+    const withInput = (extra: Record<string, unknown> = {}) =>
+      doc([['x', 'nil', ['region={{inputs.region}}']]], [], {
+        inputs: { region: { default: 'eu' } },
+        ...extra,
+      });
+    const first = await post(url, withInput(), { 'Idempotency-Key': key });
+    assert.equal(first.status, 202);
+    const again = await post(url, withInput(), { 'Idempotency-Key': key });
+    assert.deepEqual([again.status, again.body.id], [202, first.body.id]);
+
+    const other = await post(url, withInput({ name: 'another' }), { 'Idempotency-Key': key });
+    assert.equal(other.status, 422, JSON.stringify(other.body));
+    assert.equal(other.body.error, 'BATON_ERR_IDEMPOTENCY_MISMATCH');
+    assert.match(other.body.message, new RegExp(`already used by run ${first.body.id}`));
+    const inputs = await fetch(`${url}/v1/tasks?input=region=us`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify(withInput()),
+    });
+    assert.equal(inputs.status, 422);
+  });
+
+  it('a body that is not JSON: 400 with its line, column and the path being read', async () => {
+    const answer = await post(url, '{"name": "x", "nodes": [{"id": 0, "name": tru}]}');
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.error, 'BATON_ERR_INVALID_JSON');
+    assert.match(
+      answer.body.message,
+      /^body is not valid JSON: line 1 column 46 \(offset 45\): invalid literal/,
+    );
+    assert.equal(answer.body.path, 'nodes[0].name');
+    const multiline = await post(url, '{\n  "name": "x",\n  "edges": [[0, 1],]\n}');
+    assert.match(multiline.body.message, /line 3 column 20/);
+    assert.equal(multiline.body.path, 'edges[1]');
+  });
+
+  it('a __proto__ key, however spelled, is refused by name at its path', async () => {
+    for (const key of ['__proto__', '\\u005f_proto__']) {
+      const answer = await post(
+        url,
+        `{"name":"x","edges":[],"nodes":[{"id":0,"name":"a","engine":"nil","output":{"${key}":{"a":"1"}}}]}`,
+      );
+      assert.equal(answer.status, 400, JSON.stringify(answer.body));
+      assert.equal(answer.body.message, '"__proto__" is not allowed as a key');
+      assert.equal(answer.body.path, 'nodes[0].output.__proto__');
+    }
+    const ctor = await post(url, '{"nodes":[],"constructor":{"prototype":{"x":1}}}');
+    assert.equal(ctor.status, 400);
+    assert.equal(ctor.body.path, 'constructor');
+  });
+
+  it('?input=__proto__=x is refused, not silently dropped', async () => {
+    const res = await fetch(`${url}/v1/tasks?input=__proto__=x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(doc([['x', 'nil']])),
+    });
+    const body = (await res.json()) as { message: string };
+    assert.equal(res.status, 400);
+    assert.match(body.message, /^querystring\.input: "__proto__" is not allowed/);
+  });
+
   describe('rejects bad documents with 400 and a message naming the problem', () => {
     const cases: Array<[string, unknown, RegExp, string?]> = [
       ['not JSON', '{"nodes": [', /not valid JSON|JSON/i],

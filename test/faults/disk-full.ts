@@ -7,6 +7,7 @@
  * like a full disk). While the disk is full, every submission must be answered 202 (stored) or
  * 5xx, never 202 for a run that was not stored; once space returns, submissions are accepted
  * again, every accepted run finishes, and all of them are still there after a restart.
+ * `/healthz` answers 503 (store "failing") while commits fail, and 200 again once one succeeds.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -47,7 +48,7 @@ interface SmallDisk {
  * A tmpfs of `megabytes` at `dir` if mounting works (and `mode` allows), else a per-process
  * file-size cap.
  */
-async function smallDisk(
+export async function smallDisk(
   dir: string,
   megabytes: number,
   mode: 'auto' | 'prlimit',
@@ -98,7 +99,7 @@ async function smallDisk(
 }
 
 /** A valid document of about `kib` KiB (args) whose first node sleeps `seconds`. */
-function bigDocument(kib: number, tag: string, seconds = 0.05) {
+export function bigDocument(kib: number, tag: string, seconds = 0.05) {
   const arg = 'x'.repeat(1000);
   const perNode = 16;
   const nodes = Math.max(1, Math.ceil(kib / perNode));
@@ -186,6 +187,9 @@ export async function diskFull(t: TestContext, o: DiskFullOptions): Promise<Disk
   const health = await call(`${server.url}/healthz`);
   assert.ok(server.alive(), `baton serve died on a full disk:\n${server.output()}`);
   assert.ok(refusals.length > 0, `the disk (${disk.mode}) never filled up`);
+  // readiness reflects a store that cannot commit, though it still reads
+  assert.equal(health.status, 503, `/healthz while the disk is full: ${health.text}`);
+  assert.match((health.json as { store: string }).store, /^failing: /);
 
   // 3. space returns: submissions are accepted again
   await disk.free(server);
@@ -202,6 +206,8 @@ export async function diskFull(t: TestContext, o: DiskFullOptions): Promise<Disk
     200,
   );
   const recovered = Date.now() - freedAt;
+  const healthAfter = await call(`${server.url}/healthz`);
+  assert.equal(healthAfter.status, 200, `/healthz once space returned: ${healthAfter.text}`);
   for (let i = 0; i < 5; i++) {
     const answer = await post(bigDocument(o.documentKiB, `after-${i}`));
     assert.equal(answer.status, 202, answer.text);

@@ -18,7 +18,7 @@ import {
   suiteScale,
 } from '../support/processes.ts';
 import { tempDir } from '../support/server.ts';
-import { corpusTests, healthy, propertyFuzz } from './api.ts';
+import { corpusTests, HOSTILE_HTTP_FLAGS, healthy, hostileHttpTests, propertyFuzz } from './api.ts';
 import { backtrackingDocuments } from './giants.ts';
 import { hostileCorpus } from './hostile.ts';
 
@@ -175,4 +175,20 @@ describe('a get_attribute pattern that backtracks', () => {
     );
     await healthy(server, 'the backtracking pattern');
   });
+});
+
+describe('hostile HTTP clients', () => {
+  const dir = tempDir();
+  const processes = new Processes();
+  let server: BatonProcess;
+  before(async () => {
+    server = await processes.serve(join(dir.path, 'clients'), HOSTILE_HTTP_FLAGS, {
+      env: { BATON_LOG_LEVEL: 'warn' },
+    });
+  });
+  after(async () => {
+    await processes.killAll();
+    dir.remove();
+  });
+  hostileHttpTests(() => server);
 });

@@ -6,9 +6,16 @@
  * each group. Entries a known bug breaks run as `todo` tests.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { it, type TestContext } from 'node:test';
 import fc from 'fast-check';
-import { type BatonProcess, call, type RawAnswer, rawRequest } from '../support/processes.ts';
+import {
+  type BatonProcess,
+  call,
+  eventually,
+  type RawAnswer,
+  rawRequest,
+} from '../support/processes.ts';
 import {
   hostileInput,
   hostileKey,
@@ -40,6 +47,9 @@ export function problem(h: Hostile, a: RawAnswer): string | undefined {
   }
   if (h.statuses && !h.statuses.includes(a.status)) {
     return `${what}: expected ${h.statuses.join(' or ')}, got ${a.status} ${a.text.slice(0, 200)}`;
+  }
+  if (h.says && !h.says.test(a.text)) {
+    return `${what}: the answer does not match ${h.says}: ${a.text.slice(0, 200)}`;
   }
   if (h.maxBytesSent !== undefined && a.bytesSent > h.maxBytesSent) {
     return `${what}: the answer came only after ${a.bytesSent} bytes were sent`;
@@ -271,4 +281,116 @@ export async function propertyFuzz(
   // every run answered 202 is there
   for (const id of accepted) await stored(server, id);
   return { requests, statuses };
+}
+
+/** The arguments `baton serve` takes for `hostileHttpTests`. */
+export const HOSTILE_HTTP_FLAGS = ['--request-timeout', '2', '--max-connections', '40'];
+
+/**
+ * Hostile clients rather than hostile bodies, against a server started with
+ * HOSTILE_HTTP_FLAGS: bodies that trickle in, a connection flood over the cap, an
+ * Idempotency-Key reused with other documents, and five GETs of a big run at once.
+ */
+export function hostileHttpTests(server: () => BatonProcess): void {
+  const raw = (path: string) => {
+    const { hostname, port } = new URL(server().url);
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+    });
+    socket.on('error', () => {});
+    const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
+    return { socket, closed, path };
+  };
+
+  it('bodies that trickle in: each answered 408 and closed at the deadline', async () => {
+    const clients = Array.from({ length: 5 }, (_, i) => raw(`/v1/tasks?slow=${i}`));
+    for (const { socket, path } of clients) {
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+          'content-length: 100000\r\n\r\n{"name":',
+      );
+    }
+    for (const text of await Promise.all(clients.map((c) => c.closed))) {
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.match(text, /BATON_ERR_REQUEST_TIMEOUT/);
+    }
+    await healthy(server(), 'slow bodies');
+  });
+
+  it('a flood of connections over the cap: the extra ones closed, the server answers', async () => {
+    const flood = Array.from({ length: 60 }, () => raw('/healthz'));
+    // a request begun and never finished: an accepted connection is answered 408 at the
+    // 2 s deadline, one over the cap of 40 is closed at once without a word
+    for (const { socket } of flood) socket.write('GET /healthz HTTP/1.1\r\n');
+    const texts = await Promise.all(flood.map((c) => c.closed));
+    const silent = texts.filter((text) => text === '').length;
+    const timedOut = texts.filter((text) => /^HTTP\/1\.1 408 /.test(text)).length;
+    assert.ok(silent >= 20, `${silent} of 60 closed without an answer (cap 40)`);
+    assert.ok(timedOut > 0 && timedOut <= 40, `${timedOut} of 60 answered 408`);
+    for (const { socket } of flood) socket.destroy();
+    await eventually(
+      '/healthz once the flood is gone',
+      async () =>
+        (await call(`${server().url}/healthz`, {}, 5000)).status === 200 ? true : undefined,
+      20_000,
+    );
+  });
+
+  it('an Idempotency-Key reused with other documents: 422 each time, the run unchanged', async () => {
+    const key = `fuzz-${Date.now()}`;
+    const post = (name: string) =>
+      call(`${server().url}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'idempotency-key': key },
+        body: JSON.stringify({ name, edges: [], nodes: [{ id: 0, name: 'a', engine: 'nil' }] }),
+      });
+    const first = await post('original');
+    assert.equal(first.status, 202, first.text);
+    const answers = await Promise.all(['other', 'another', 'original '].map(post));
+    for (const answer of answers) {
+      assert.equal(answer.status, 422, answer.text);
+      assert.match(answer.text, /BATON_ERR_IDEMPOTENCY_MISMATCH/);
+    }
+    const again = await post('original');
+    assert.deepEqual(again.json, first.json);
+  });
+
+  it('five GETs of a 20,000-node run at once: /healthz answered before any of them ends', async () => {
+    const nodes = 20_000;
+    const submitted = await call(
+      `${server().url}/v1/tasks`,
+      {
+        method: 'POST',
+        body: JSON.stringify({
+          name: 'big',
+          edges: Array.from({ length: nodes - 1 }, (_, i) => [0, i + 1]),
+          nodes: Array.from({ length: nodes }, (_, id) => ({
+            id,
+            name: `n${id}`,
+            engine: id === 0 ? 'sleep' : 'nil',
+            args: id === 0 ? ['3600'] : [`i=${id}`],
+          })),
+        }),
+      },
+      60_000,
+    );
+    assert.equal(submitted.status, 202, submitted.text);
+    const { id } = submitted.json as { id: string };
+    const order: string[] = [];
+    // every GET has begun answering (its head is here); then /healthz
+    const bodies = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const res = await fetch(`${server().url}/v1/tasks/${id}`);
+        return { done: res.text().then(() => order.push(`get ${i}`)) };
+      }),
+    );
+    const health = await call(`${server().url}/healthz`, {}, 10_000);
+    order.push('healthz');
+    assert.equal(health.status, 200);
+    await Promise.all(bodies.map((b) => b.done));
+    assert.equal(order[0], 'healthz', order.join(', '));
+    await call(`${server().url}/v1/tasks/${id}`, { method: 'DELETE' }, 30_000);
+  });
 }

@@ -23,6 +23,8 @@ export interface Hostile {
   statuses?: number[];
   timeoutMs?: number;
   pauseBeforeBodyMs?: number;
+  /** the answer's body must match (what is refused is said, not just refused) */
+  says?: RegExp;
   /** the whole body must not have been read: the answer came before `maxBytesSent` */
   maxBytesSent?: number;
   bug?: { stores: Store[]; why: string };
@@ -161,6 +163,8 @@ function prototypeKeys(): Hostile[] {
     headers: JSON_TYPE,
     make: text(body),
     expect,
+    // a refused key is named, with its path, not called "not valid JSON"
+    ...(expect === 'reject' ? { statuses: [400], says: /is not allowed as a key","path":"/ } : {}),
   });
   const proto = '"__proto__":{"polluted":"yes","engine":"shell"}';
   const ctor = '"constructor":{"prototype":{"polluted":"yes"}}';

@@ -1,14 +1,15 @@
 /**
  * Smoke version of the fuzz suite (parser.fuzz.ts, api.fuzz.ts) for `npm test`: 200 inputs
  * per parser property, a sample of every corpus group (two requests each, a 100 MB body
- * included) and 100 fast-check requests against a real `baton serve` on SQLite.
+ * included), 100 fast-check requests and the hostile HTTP clients (slow bodies, a connection
+ * flood, a reused Idempotency-Key, five big GETs at once) against real `baton serve` on SQLite.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BatonProcess, Processes } from '../support/processes.ts';
 import { tempDir } from '../support/server.ts';
-import { corpusTests, propertyFuzz } from './api.ts';
+import { corpusTests, HOSTILE_HTTP_FLAGS, hostileHttpTests, propertyFuzz } from './api.ts';
 import { type Hostile, hostileCorpus } from './hostile.ts';
 import { parserFuzz } from './parser.ts';
 
@@ -53,4 +54,20 @@ describe('API fuzz smoke', () => {
   it('fast-check: 100 hostile requests', async (t) => {
     await propertyFuzz(t, server, { runs: 100, seed: 3, avoidNul: false });
   });
+});
+
+describe('hostile HTTP clients', () => {
+  const dir = tempDir();
+  const processes = new Processes();
+  let server: BatonProcess;
+  before(async () => {
+    server = await processes.serve(join(dir.path, 'clients'), HOSTILE_HTTP_FLAGS, {
+      env: { BATON_LOG_LEVEL: 'warn' },
+    });
+  });
+  after(async () => {
+    await processes.killAll();
+    dir.remove();
+  });
+  hostileHttpTests(() => server);
 });

@@ -230,7 +230,7 @@ describe('schedules API', () => {
       'document.edges',
       /^document\.edges: cycle: a -> b -> a$/,
     );
-    await refused('{"cron": ', 'BATON_ERR_INVALID_JSON', undefined, /^body is not valid JSON/);
+    await refused('{"cron": ', 'BATON_ERR_INVALID_JSON', 'cron', /^body is not valid JSON: line 1/);
     // nothing was stored
     const list = await call('GET', '/v1/schedules');
     assert.deepEqual(list.body.schedules, []);

@@ -107,6 +107,28 @@ describe('sqlite store', () => {
     conn.db.close();
   });
 
+  test('004 moves the document last and keeps every run, document and node', () => {
+    const conn = openConn(join(freshDir(), 'baton.db'));
+    const all = readMigrations();
+    migrate(conn, all.slice(0, 3));
+    const document = JSON.stringify({ name: 'kept', big: 'd'.repeat(100_000) });
+    conn.db
+      .prepare(
+        `INSERT INTO runs (id, name, document, node_count, created_at, idempotency_key)
+         VALUES ('r1', 'kept', ?, 3, 1, 'key-1')`,
+      )
+      .run(document);
+    conn.db.exec("INSERT INTO nodes (run_id, node) VALUES ('r1', 0), ('r1', 1), ('r1', 2)");
+    assert.deepEqual(migrate(conn, all), [4]);
+    const columns = conn.db.prepare('PRAGMA table_info(runs)').all();
+    assert.equal(columns.at(-1)?.name, 'document');
+    const run = conn.db.prepare('SELECT name, document, idempotency_key FROM runs').get();
+    assert.deepEqual({ ...run }, { name: 'kept', document, idempotency_key: 'key-1' });
+    const nodes = conn.db.prepare("SELECT count(*) AS n FROM nodes WHERE run_id = 'r1'").get();
+    assert.equal(nodes?.n, 3);
+    conn.db.close();
+  });
+
   test('a failing migration leaves nothing behind, neither its changes nor its record', () => {
     const dir = freshDir();
     copyFileSync(

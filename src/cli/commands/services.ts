@@ -47,6 +47,8 @@ interface ServeFlags extends ConfigFlags {
   key?: string;
   clientCa?: string;
   rateLimit?: number;
+  maxConnections?: number;
+  requestTimeout?: number;
   pool?: Record<string, number>;
   maxPerExecutor?: number;
   maxPerTarget?: number;
@@ -78,6 +80,17 @@ function perMinute(value: string): number {
   }
   return n;
 }
+
+/** A whole number of seconds, 0 for none. */
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected whole seconds (0 for none), got "${value}"`);
+  }
+  return n;
+}
+
+const toMs = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
 
 /** ServerOptions from flags over configuration; exported for tests. */
 export function serveOptions(flags: ServeFlags, cfg: Config): Omit<ServerOptions, 'logger'> {
@@ -111,6 +124,8 @@ export function serveOptions(flags: ServeFlags, cfg: Config): Omit<ServerOptions
     keyFile,
     clientCaFile: flags.clientCa ?? cfg.clientCa,
     rateLimit: flags.rateLimit ?? cfg.rateLimit,
+    maxConnections: flags.maxConnections ?? cfg.maxConnections,
+    requestTimeoutMs: toMs(flags.requestTimeout ?? cfg.requestTimeout),
     pools: flags.pool,
     maxPerExecutor: flags.maxPerExecutor,
     maxPerTarget: flags.maxPerTarget,
@@ -202,6 +217,18 @@ export function registerServiceCommands(cli: Command): void {
           'requests per minute per client, 0 for none (env BATON_RATE_LIMIT; default 6000 ' +
             'with authentication, none without)',
           perMinute,
+        )
+        .option(
+          '--max-connections <n>',
+          'connections open at once at most; more are closed as they arrive, 0 for no limit ' +
+            '(config http.max_connections; default 10000)',
+          inFlight,
+        )
+        .option(
+          '--request-timeout <seconds>',
+          'a request whose headers and body take longer to arrive answers 408 and is closed, ' +
+            '0 for none (config http.request_timeout; default 30)',
+          seconds,
         )
         .option(
           '--pool <name=slots>',

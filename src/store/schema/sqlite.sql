@@ -28,7 +28,6 @@ CREATE TABLE runs (
   id TEXT NOT NULL UNIQUE,
   name TEXT NOT NULL,
   state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3, 4, 5, 10, 11)),
-  document TEXT NOT NULL,
   node_count INTEGER NOT NULL CHECK (node_count >= 0),
   created_at INTEGER NOT NULL,
   started_at INTEGER,
@@ -36,7 +35,7 @@ CREATE TABLE runs (
   error TEXT,
   -- NULLs are distinct in a UNIQUE column: runs without a key never conflict
   idempotency_key TEXT UNIQUE
-, resumes INTEGER NOT NULL DEFAULT 0 CHECK (resumes >= 0)) STRICT;
+, resumes INTEGER NOT NULL DEFAULT 0 CHECK (resumes >= 0), document TEXT NOT NULL DEFAULT '') STRICT;
 
 CREATE TABLE schedules (
   id TEXT PRIMARY KEY,

@@ -60,7 +60,8 @@ export function getRun(conn: Conn, id: string): RunRecord | undefined {
  * Newest first by seq, `limit + 1` rows to learn whether another page follows. One state
  * (the common filter) is an ordered range scan of runs_state_seq; several states read each
  * state's range of that index and sort what they found; no filter walks the primary key
- * backwards from the cursor.
+ * backwards from the cursor. No document is read: it is the row's last column (migration
+ * 004), so the summary's columns come before its overflow pages.
  */
 export function listRuns(conn: Conn, query: ListQuery): RunPage {
   const { limit } = query;
