@@ -329,11 +329,18 @@ function compileConditions(
       fail(
         'depends',
         `nodes[${node.id}].depends`,
-        `${err.message} in ${JSON.stringify(node.depends)}`,
+        `${err.message} in ${JSON.stringify(excerpt(node.depends, err.column))}`,
       );
     }
   }
   return conditions;
+}
+
+/** An expression as error messages quote it: whole when short, else around `column`. */
+function excerpt(source: string, column: number): string {
+  if (source.length <= 120) return source;
+  const from = Math.max(0, Math.min(column - 60, source.length - 120));
+  return `${from > 0 ? '…' : ''}${source.slice(from, from + 120)}${from + 120 < source.length ? '…' : ''}`;
 }
 
 /**

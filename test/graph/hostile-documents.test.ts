@@ -1,0 +1,110 @@
+/**
+ * Documents that used to take `baton serve` down or hold its event loop, submitted over real
+ * HTTP to a real `baton serve` process: each is refused with a 400 naming the field (or runs
+ * to its end), and the process stays up and keeps answering /healthz.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { State } from '../../src/graph/states.ts';
+import { type BatonProcess, call, eventually, Processes } from '../support/processes.ts';
+import { tempDir } from '../support/server.ts';
+
+const dir = tempDir();
+const processes = new Processes();
+let server: BatonProcess;
+
+before(async () => {
+  server = await processes.serve(join(dir.path, 'data'), [], { env: { BATON_LOG_LEVEL: 'warn' } });
+});
+after(async () => {
+  await processes.killAll();
+  dir.remove();
+});
+
+interface ErrorBody {
+  message: string;
+  path?: string;
+}
+
+async function submit(document: unknown, query = ''): Promise<{ status: number; body: unknown }> {
+  const answer = await call(
+    `${server.url}/v1/tasks${query}`,
+    { method: 'POST', body: typeof document === 'string' ? document : JSON.stringify(document) },
+    60_000,
+  );
+  assert.notEqual(answer.status, 0, `POST failed: ${answer.text}\n${server.output()}`);
+  return { status: answer.status, body: answer.json };
+}
+
+async function refused(document: unknown, path: string, message: RegExp, query = '') {
+  const { status, body } = await submit(document, query);
+  assert.equal(status, 400, JSON.stringify(body)?.slice(0, 500));
+  const error = body as ErrorBody;
+  assert.equal(error.path, path);
+  assert.match(error.message, message);
+  return error;
+}
+
+/** The process is alive and /healthz answers 200. */
+async function stillUp(): Promise<void> {
+  assert.ok(server.alive(), `baton serve died:\n${server.output()}`);
+  const health = await call(`${server.url}/healthz`, {}, 30_000);
+  assert.equal(health.status, 200, `/healthz: ${health.status} ${health.text}`);
+}
+
+async function finished(id: string): Promise<{ state: number; nodes: { state: number }[] }> {
+  return eventually(
+    `run ${id} to finish`,
+    async () => {
+      const run = (await call(`${server.url}/v1/tasks/${id}`)).json as {
+        state: number;
+        nodes: { state: number }[];
+      };
+      return run.state === State.success || run.state === State.failure ? run : undefined;
+    },
+    60_000,
+  );
+}
+
+const pair = (depends: string) => ({
+  name: 'depends',
+  edges: [[0, 1]],
+  nodes: [
+    { id: 0, name: 'a', engine: 'nil' },
+    { id: 1, name: 'b', engine: 'nil', depends },
+  ],
+});
+
+describe('depends nested deeper than the stack', () => {
+  it('4,000 "!" before a term: 400 naming the field, for a run and for a schedule', async () => {
+    const depends = `${'!'.repeat(4000)}a.success`;
+    await refused(pair(depends), 'nodes[1].depends', /nesting deeper than 64/);
+    const schedule = await call(`${server.url}/v1/schedules`, {
+      method: 'POST',
+      body: JSON.stringify({ cron: '* * * * * *', document: pair(depends) }),
+    });
+    assert.equal(schedule.status, 400, schedule.text);
+    assert.match(schedule.text, /nesting deeper than 64/);
+    await refused(
+      pair(`${'('.repeat(2000)}a.success${')'.repeat(2000)}`),
+      'nodes[1].depends',
+      /nesting deeper than 64/,
+    );
+    await stillUp();
+  });
+
+  it('64 levels are accepted and the run finishes', async () => {
+    const depends = `${'!('.repeat(32)}a.success${')'.repeat(32)}`;
+    const { status, body } = await submit(pair(depends));
+    assert.equal(status, 202, JSON.stringify(body));
+    const run = await finished((body as { id: string }).id);
+    // an even number of negations: b runs once a succeeded
+    assert.equal(run.state, State.success);
+    assert.deepEqual(
+      run.nodes.map((n) => n.state),
+      [State.success, State.success],
+    );
+    await stillUp();
+  });
+});
