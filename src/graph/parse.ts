@@ -36,6 +36,8 @@ export interface Limits {
   maxArgLength: number;
   /** characters of a node name and of the graph name */
   maxNameLength: number;
+  /** characters of all args of the document together, after {{inputs.*}} substitution */
+  maxArgsLength: number;
 }
 
 export interface ParseOptions extends Limits {
@@ -53,6 +55,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxArgs: 1_000,
   maxArgLength: 64 * 1024,
   maxNameLength: 256,
+  maxArgsLength: 64 * 1024 * 1024,
 });
 
 export const DEFAULT_ENGINES: ReadonlySet<string> = new Set([
@@ -153,7 +156,7 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
   // 4. nodes, with {{inputs.x}} substituted
   const { nodes, byName } = normalizeNodes(doc.nodes, opts);
   const given = opts.values ? { ...doc.values, ...opts.values } : doc.values;
-  const values = resolveInputs(doc.inputs, given, nodes);
+  const values = resolveInputs(doc.inputs, given, nodes, opts);
 
   // 5. edges as CSR
   const n = nodes.length;

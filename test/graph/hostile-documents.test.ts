@@ -108,3 +108,28 @@ describe('depends nested deeper than the stack', () => {
     await stillUp();
   });
 });
+
+describe('run inputs amplified by substitution', () => {
+  it('a 1 MiB input referenced 400 times in each of 12 args: 400, not an exhausted heap', async () => {
+    const document = {
+      name: 'amplified',
+      inputs: { big: {} },
+      values: { big: 'x'.repeat(1024 * 1024) },
+      edges: [],
+      nodes: [
+        {
+          id: 0,
+          name: 'n',
+          engine: 'nil',
+          args: new Array(12).fill(`k=${'{{inputs.big}}'.repeat(400)}`),
+        },
+      ],
+    };
+    await refused(
+      document,
+      'nodes[0].args[0]',
+      /419430402 characters once \{\{inputs\.\*\}\} are substituted is over the limit of 65536/,
+    );
+    await stillUp();
+  });
+});
