@@ -604,8 +604,11 @@ export function parseGetAttribute(
 interface Pattern {
   source: string;
   matches: (name: string) => boolean;
-  /** no regex metacharacter: matches at most the node of that exact name */
-  literal: boolean;
+  /**
+   * the one name the pattern matches when it is a plain name (no regex metacharacter, or
+   * each escaped: `db\.primary`, as TOSCA conversion writes names)
+   */
+  name: string | undefined;
   /** how many get_attribute args use it */
   uses: number;
 }
@@ -628,12 +631,21 @@ interface Lookup {
  */
 const PER_GRAPH_PASS_ABOVE = 4;
 /**
- * Work allowed for get_attribute resolution (regex tests + nodes and edges visited). Real
- * documents need a tiny fraction; the bound only stops adversarial ones (100k distinct
- * regexes, or thousands of reads across a 100k-node chain) from holding the event loop:
- * 50M steps is about 0.3 s.
+ * Walking allowed for get_attribute resolution (nodes and edges visited). Real documents need
+ * a tiny fraction; the bound only stops adversarial ones (thousands of reads across a
+ * 100k-node chain) from holding the event loop: 50M steps is about 0.3 s.
  */
 const MAX_RESOLUTION_STEPS = 50_000_000;
+/**
+ * Regular-expression work allowed for get_attribute NODE patterns, in steps of V8's
+ * linear-time engine, whose cost grows with pattern length × name length: compiling a
+ * pattern is charged 400 + 16 × its length, testing it against a name (pattern length + 1) ×
+ * (name length + 16). Every charge is made before the work is done. Measured on 2 vCPUs, a
+ * step costs 20-35 ns for the costliest 250-character patterns and far less for plain ones,
+ * so 3M steps hold the event loop for ~100 ms at most; 2,000 upstream 200-character names
+ * tried against one 250-character pattern need 108M. Plain names cost nothing here.
+ */
+export const MAX_PATTERN_WORK = 3_000_000;
 const NONE = 0xffffffff;
 const REGEX_SYNTAX = /[\\^$.|?*+()[\]{}]/;
 
@@ -651,6 +663,7 @@ function resolveAttributes(
   const n = nodes.length;
   const patterns = new Map<string, Pattern>();
   const lookups: Lookup[] = [];
+  const budget = new PatternBudget();
   for (const node of nodes) {
     for (let a = 0; a < node.args.length; a++) {
       const arg = node.args[a];
@@ -667,10 +680,13 @@ function resolveAttributes(
       }
       let pattern = patterns.get(parts.pattern);
       if (pattern === undefined) {
+        const name = literalName(parts.pattern);
+        if (name === undefined)
+          budget.spend(400 + 16 * Math.min(parts.pattern.length, MAX_PATTERN_LENGTH), path);
         pattern = {
           source: parts.pattern,
-          matches: compileNodePattern(parts.pattern, path),
-          literal: !REGEX_SYNTAX.test(parts.pattern),
+          matches: compileNodePattern(parts.pattern, path, name),
+          name,
           uses: 0,
         };
         patterns.set(parts.pattern, pattern);
@@ -713,13 +729,42 @@ function resolveAttributes(
   for (const [pattern, uses] of usesOf) {
     // the matching nodes, ascending
     let matches: number[];
-    if (pattern.literal) {
-      const id = byName.get(pattern.source);
+    if (pattern.name !== undefined) {
+      const id = byName.get(pattern.name);
       matches = id === undefined ? [] : [id];
     } else {
-      spend(n, uses[0]);
+      // only an ancestor of a node that uses the pattern can be its source: gather them by
+      // one reverse BFS from all its users, charge their tests, then test them
+      visitStamp++;
+      let tail = 0;
+      let work = 0;
+      const reach = (v: number) => {
+        work += predStart[v + 1] - predStart[v] + 1;
+        for (let p = predStart[v]; p < predStart[v + 1]; p++) {
+          const u = pred[p];
+          if (visited[u] === visitStamp) continue;
+          visited[u] = visitStamp;
+          queue[tail++] = u;
+        }
+      };
+      let previous = -1;
+      for (const use of uses) {
+        // a node's uses are consecutive (document order)
+        if (use.node.id !== previous) reach(use.node.id);
+        previous = use.node.id;
+      }
+      for (let head = 0; head < tail; head++) reach(queue[head]);
+      spend(work, uses[0]);
+      const perName = pattern.source.length + 1;
+      let cost = 0;
+      for (let k = 0; k < tail; k++) cost += perName * (nodes[queue[k]].name.length + 16);
+      budget.spend(cost, `nodes[${uses[0].node.id}].args[${uses[0].arg}]`, pattern.source, tail);
       matches = [];
-      for (let v = 0; v < n; v++) if (pattern.matches(nodes[v].name)) matches.push(v);
+      for (let k = 0; k < tail; k++) {
+        const v = queue[k];
+        if (pattern.matches(nodes[v].name)) matches.push(v);
+      }
+      matches.sort((a, b) => a - b);
     }
     if (matches.length === 0) continue; // every use fails below
     stamp++;
@@ -783,7 +828,7 @@ function resolveAttributes(
         'get-attribute',
         `nodes[${node.id}].args[${lookup.arg}]`,
         `get_attribute ${pattern.source}:${lookup.attribute} names no upstream node of ` +
-          `${JSON.stringify(node.name)} (${describeMatches(pattern.matches, pattern.source, node, nodes)})`,
+          `${JSON.stringify(node.name)} (${describeMatches(pattern, node, nodes, budget)})`,
       );
     }
     const ref: AttributeRef = {
@@ -800,21 +845,75 @@ function resolveAttributes(
 }
 
 function describeMatches(
-  matches: (name: string) => boolean,
-  pattern: string,
+  pattern: Pattern,
   self: GorchNode,
   nodes: readonly GorchNode[],
+  budget: PatternBudget,
 ): string {
   const shown: string[] = [];
   let total = 0;
+  const perName = pattern.source.length + 1;
   for (const node of nodes) {
-    if (!matches(node.name)) continue;
+    // the message is worth what the budget has left, no more
+    if (pattern.name === undefined && !budget.afford(perName * (node.name.length + 16))) {
+      return `no upstream node matches ${JSON.stringify(pattern.source)}`;
+    }
+    if (!pattern.matches(node.name)) continue;
     total++;
     if (shown.length < 5) shown.push(node === self ? `${node.name} (the node itself)` : node.name);
   }
-  if (total === 0) return `no node name matches ${JSON.stringify(pattern)}`;
+  if (total === 0) return `no node name matches ${JSON.stringify(pattern.source)}`;
   const more = total > shown.length ? ` and ${total - shown.length} more` : '';
   return `matching nodes: ${shown.join(', ')}${more}, ${total === 1 ? 'which is not upstream' : 'none of which is upstream'}`;
+}
+
+/** The regular-expression work left of MAX_PATTERN_WORK (see there). */
+class PatternBudget {
+  #left = MAX_PATTERN_WORK;
+
+  /** Takes `cost` steps, or refuses the document at `path`. */
+  spend(cost: number, path: string, pattern?: string, names?: number): void {
+    this.#left -= cost;
+    if (this.#left >= 0) return;
+    const what =
+      pattern === undefined
+        ? 'compiling the get_attribute node patterns'
+        : `matching the get_attribute node pattern ${JSON.stringify(pattern.length > 60 ? `${pattern.slice(0, 60)}…` : pattern)} against the names of its ${names} upstream nodes`;
+    fail(
+      'limit',
+      path,
+      `${what} exceeds the budget of ${MAX_PATTERN_WORK} regular-expression steps for a ` +
+        'document (a test costs about pattern length × name length); use plain node names, ' +
+        'or fewer and shorter patterns',
+    );
+  }
+
+  /** Takes `cost` steps if they are left. */
+  afford(cost: number): boolean {
+    if (cost > this.#left) return false;
+    this.#left -= cost;
+    return true;
+  }
+}
+
+/**
+ * The one name `pattern` fully matches when it is a plain name: no regex metacharacter, or
+ * each one escaped (`db\.primary` is `db.primary`); undefined for a real regex (`\d`, `.*`).
+ */
+function literalName(pattern: string): string | undefined {
+  if (!REGEX_SYNTAX.test(pattern)) return pattern;
+  let name = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const next = pattern[i + 1];
+      if (next === undefined || !REGEX_SYNTAX.test(next)) return undefined;
+      name += next;
+      i++;
+    } else if (REGEX_SYNTAX.test(c)) return undefined;
+    else name += c;
+  }
+  return name;
 }
 
 /**
@@ -824,7 +923,11 @@ function describeMatches(
  * `)` cannot escape the `^(?:…)$` wrapper), be at most MAX_PATTERN_LENGTH long, and not nest
  * unbounded quantifiers (`(a+)+`), the usual exponential-backtracking shape.
  */
-function compileNodePattern(pattern: string, path: string): (name: string) => boolean {
+function compileNodePattern(
+  pattern: string,
+  path: string,
+  name: string | undefined,
+): (name: string) => boolean {
   if (pattern.length > MAX_PATTERN_LENGTH) {
     fail(
       'get-attribute',
@@ -832,7 +935,7 @@ function compileNodePattern(pattern: string, path: string): (name: string) => bo
       `get_attribute node pattern of ${pattern.length} characters is over the limit of ${MAX_PATTERN_LENGTH}`,
     );
   }
-  if (!REGEX_SYNTAX.test(pattern)) return (name) => name === pattern; // as the regex would
+  if (name !== undefined) return (other) => other === name; // as the regex would
   try {
     new RegExp(pattern);
   } catch (error) {

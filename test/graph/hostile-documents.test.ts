@@ -133,3 +133,35 @@ describe('run inputs amplified by substitution', () => {
     await stillUp();
   });
 });
+
+describe('get_attribute patterns that cost a lot to match', () => {
+  it('2,000 200-character names × 20 250-character patterns: refused at once, /healthz answers meanwhile', async () => {
+    const n = 2000;
+    const document = {
+      name: 'regex',
+      edges: Array.from({ length: n }, (_, i) => [i, n]),
+      nodes: [
+        ...Array.from({ length: n }, (_, id) => ({
+          id,
+          name: `${'a'.repeat(195)}${String(id).padStart(5, '0')}`,
+          engine: 'nil',
+          output: { ip: '' },
+        })),
+        {
+          id: n,
+          name: 'reader',
+          engine: 'nil',
+          args: Array.from(
+            { length: 20 },
+            (_, k) => `k${k}=get_attribute ${'a*'.repeat(120)}${String(k).padStart(10, 'b')}:ip`,
+          ),
+        },
+      ],
+    };
+    const posted = refused(document, `nodes[${n}].args[0]`, /exceeds the budget of \d+ regular/);
+    const health = call(`${server.url}/healthz`, {}, 60_000);
+    await posted;
+    assert.equal((await health).status, 200);
+    await stillUp();
+  });
+});
