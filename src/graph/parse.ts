@@ -2,8 +2,8 @@
  * Parse and validate a gorch document (DESIGN §1) into a `Graph`, and back (`toDocument`).
  *
  * Order of checks, each failing with its own `DocumentError` (see errors.ts):
- *   1. the document is an object; node and edge counts are under the limits (before anything
- *      walks the arrays);
+ *   1. the document is an object; node, edge, output and input counts are under the limits
+ *      (before anything walks the arrays or maps);
  *   2. field types and ranges, from the compiled TypeBox check (schema.ts), first few errors;
  *   3. exactly one of digraph / edges; graph name length;
  *   4. per node: id == index, name length and uniqueness, engine known, args limits;
@@ -38,6 +38,12 @@ export interface Limits {
   maxNameLength: number;
   /** characters of all args of the document together, after {{inputs.*}} substitution */
   maxArgsLength: number;
+  /** output names per node */
+  maxOutputs: number;
+  /** output names of all nodes together */
+  maxOutputsTotal: number;
+  /** declared inputs, and values given (each) */
+  maxInputs: number;
 }
 
 export interface ParseOptions extends Limits {
@@ -56,6 +62,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxArgLength: 64 * 1024,
   maxNameLength: 256,
   maxArgsLength: 64 * 1024 * 1024,
+  maxOutputs: 1_000,
+  maxOutputsTotal: 100_000,
+  maxInputs: 1_000,
 });
 
 export const DEFAULT_ENGINES: ReadonlySet<string> = new Set([
@@ -127,6 +136,10 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
   if (Array.isArray(raw.edges) && raw.edges.length > opts.maxEdges) {
     fail('limit', 'edges', `${raw.edges.length} edges is over the limit of ${opts.maxEdges}`);
   }
+  if (Array.isArray(raw.nodes)) countOutputs(raw.nodes, opts);
+  countNames(raw.inputs, 'inputs', 'inputs are declared', opts.maxInputs);
+  countNames(raw.values, 'values', 'values are given', opts.maxInputs);
+  countNames(opts.values, 'values', 'values are given', opts.maxInputs);
 
   // 2. types
   const issues = checkDocument(input);
@@ -199,6 +212,47 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
     graph.values = values;
   }
   return graph;
+}
+
+/** The keys of `value` when it is a plain object (an array or anything else has none here). */
+function keyCount(value: unknown): number {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? Object.keys(value).length
+    : 0;
+}
+
+/**
+ * Output names per node and in all, counted before the type check and the copies walk them
+ * (a million took seconds more each).
+ */
+function countOutputs(nodes: readonly unknown[], opts: ParseOptions): void {
+  let total = 0;
+  for (let k = 0; k < nodes.length; k++) {
+    const node = nodes[k];
+    if (node === null || typeof node !== 'object') continue;
+    for (const field of ['output', 'outputs'] as const) {
+      const count = keyCount((node as Record<string, unknown>)[field]);
+      if (count === 0) continue;
+      const path = `nodes[${k}].${field}`;
+      if (count > opts.maxOutputs) {
+        fail('limit', path, `${count} outputs is over the limit of ${opts.maxOutputs} per node`);
+      }
+      total += count;
+      if (total > opts.maxOutputsTotal) {
+        fail(
+          'limit',
+          path,
+          `the nodes up to this one declare ${total} outputs, over the limit of ` +
+            `${opts.maxOutputsTotal} for a document`,
+        );
+      }
+    }
+  }
+}
+
+function countNames(value: unknown, path: string, what: string, max: number): void {
+  const count = keyCount(value);
+  if (count > max) fail('limit', path, `${count} ${what}, over the limit of ${max}`);
 }
 
 function normalizeNodes(

@@ -165,3 +165,15 @@ describe('get_attribute patterns that cost a lot to match', () => {
     await stillUp();
   });
 });
+
+describe('a million output names', () => {
+  it('is refused with the path of the node, and /healthz answers', async () => {
+    const names = Array.from({ length: 1_000_000 }, (_, i) => `"k${i}":""`).join(',');
+    const text = `{"name":"x","edges":[],"nodes":[{"id":0,"name":"a","engine":"nil","output":{${names}}}]}`;
+    const posted = refused(text, 'nodes[0].output', /1000000 outputs is over the limit of 1000/);
+    const health = call(`${server.url}/healthz`, {}, 60_000);
+    await posted;
+    assert.equal((await health).status, 200);
+    await stillUp();
+  });
+});

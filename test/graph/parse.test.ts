@@ -495,6 +495,55 @@ describe('rejections', () => {
       { maxNameLength: 10 },
     );
   });
+
+  it('output names per node and in all, and inputs, are counted before anything reads them', () => {
+    const outputs = (count: number) => Object.fromEntries(range(count).map((i) => [`k${i}`, '']));
+    rejects(
+      doc(2, [], { 1: { output: outputs(1001) } }),
+      'limit',
+      'nodes[1].output',
+      'nodes[1].output: 1001 outputs is over the limit of 1000 per node',
+    );
+    // counted even where the type check would refuse the values
+    rejects(
+      doc(1, [], { 0: { outputs: { ...outputs(1001), k0: 5 } } }),
+      'limit',
+      'nodes[0].outputs',
+      'nodes[0].outputs: 1001 outputs is over the limit of 1000 per node',
+    );
+    assert.equal(
+      parseDocument(doc(1, [], { 0: { output: outputs(1000) } })).nodes[0].output.k999,
+      '',
+    );
+    rejects(
+      doc(101, [], Object.fromEntries(range(101).map((id) => [id, { output: outputs(1000) }]))),
+      'limit',
+      'nodes[100].output',
+      'nodes[100].output: the nodes up to this one declare 101000 outputs, over the limit of 100000 for a document',
+    );
+    rejects(
+      doc(3, [], { 0: { output: outputs(3) }, 2: { output: outputs(3) } }),
+      'limit',
+      'nodes[2].output',
+      /declare 6 outputs, over the limit of 5 for a document$/,
+      { maxOutputsTotal: 5 },
+    );
+    const inputs = Object.fromEntries(range(1001).map((i) => [`i${i}`, {}]));
+    rejects(
+      { ...doc(1, []), inputs },
+      'limit',
+      'inputs',
+      'inputs: 1001 inputs are declared, over the limit of 1000',
+    );
+    const values = Object.fromEntries(range(1001).map((i) => [`i${i}`, '']));
+    rejects(
+      { ...doc(1, []), values },
+      'limit',
+      'values',
+      'values: 1001 values are given, over the limit of 1000',
+    );
+    rejects(doc(1, []), 'limit', 'values', /1001 values are given/, { values });
+  });
 });
 
 describe('get_attribute', () => {
