@@ -61,6 +61,11 @@ interface Token {
 }
 
 const MAX_LENGTH = 4096;
+/**
+ * Deepest nesting of `!` and `(` accepted. Real conditions nest a few levels; the bound keeps
+ * the parser's recursion (and anything walking the compiled tree) far from the stack limit.
+ */
+export const MAX_NESTING = 64;
 
 function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
@@ -116,7 +121,16 @@ export function compileDepends(
     at++;
     return token;
   };
-  // Nesting is bounded by the length limit; recursion depth stays under ~4,096 frames.
+  // Recursion depth is bounded by MAX_NESTING, checked before each level is entered.
+  let depth = 0;
+  const enter = (token: Token) => {
+    if (++depth > MAX_NESTING) {
+      throw new DependsError(
+        token.column,
+        `nesting deeper than ${MAX_NESTING} levels of "!" and "(" is not accepted`,
+      );
+    }
+  };
   const parseOr = (): Condition => {
     const args = [parseAnd()];
     while (peek().kind === '||') {
@@ -134,19 +148,27 @@ export function compileDepends(
     return args.length === 1 ? args[0] : { op: 'and', args };
   };
   const parseUnary = (): Condition => {
+    const outer = depth;
+    // a run of '!' is read in a loop and compiles to at most one `not` (`!!x` is x)
+    let negations = 0;
+    while (peek().kind === '!') {
+      enter(peek());
+      at++;
+      negations++;
+    }
+    let operand: Condition;
     const token = peek();
-    if (token.kind === '!') {
-      at++;
-      return { op: 'not', arg: parseUnary() };
-    }
     if (token.kind === '(') {
+      enter(token);
       at++;
-      const inner = parseOr();
+      operand = parseOr();
       expect(')', '")"');
-      return inner;
+    } else {
+      operand = compileTerm(expect('term', 'a NODE.RESULT term, a rule, "!" or "("'));
     }
-    const term = expect('term', 'a NODE.RESULT term, a rule, "!" or "("');
-    return compileTerm(term);
+    depth = outer;
+    if (negations % 2 === 0) return operand;
+    return operand.op === 'not' ? operand.arg : { op: 'not', arg: operand };
   };
   const compileTerm = (term: Token): Condition => {
     const rule = RULES[term.text];

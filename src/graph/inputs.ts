@@ -14,11 +14,24 @@ export interface InputDeclaration {
 
 const REFERENCE = /\{\{\s*inputs\.([A-Za-z_][\w-]*)\s*\}\}/g;
 
-/** Resolves `{{inputs.x}}` in every node's args; throws DocumentError naming the field. */
+/** The limits args are held to once their references are substituted. */
+export interface SubstitutionLimits {
+  /** characters per arg */
+  maxArgLength: number;
+  /** characters of all args of the document together */
+  maxArgsLength: number;
+}
+
+/**
+ * Resolves `{{inputs.x}}` in every node's args; throws DocumentError naming the field. The
+ * length of every arg after substitution is computed, and held to the limits, before any
+ * substituted string is built: a large value referenced many times is refused, not built.
+ */
 export function resolveInputs(
   declared: Record<string, InputDeclaration> | undefined,
   given: Record<string, string> | undefined,
   nodes: GorchNode[],
+  limits: SubstitutionLimits,
 ): Record<string, string> {
   const declarations = declared ?? {};
   const values: Record<string, string> = {};
@@ -46,20 +59,49 @@ export function resolveInputs(
         `not given: pass ?input=${missing[0]}=VALUE or "values": {"${missing[0]}": "..."}`,
     );
   }
+  let total = 0;
   for (const node of nodes) {
-    node.args.forEach((arg, a) => {
-      if (!arg.includes('{{')) return;
-      node.args[a] = arg.replace(REFERENCE, (_match, name: string) => {
-        if (!Object.hasOwn(values, name)) {
+    for (let a = 0; a < node.args.length; a++) {
+      const arg = node.args[a];
+      let length = arg.length;
+      if (arg.includes('{{')) {
+        for (const match of arg.matchAll(REFERENCE)) {
+          const name = match[1];
+          if (!Object.hasOwn(values, name)) {
+            throw DocumentError.at(
+              'shape',
+              `nodes[${node.id}].args[${a}]`,
+              `{{inputs.${name}}} names no declared input (declared: ${Object.keys(values).join(', ') || 'none'})`,
+            );
+          }
+          length += values[name].length - match[0].length;
+        }
+        if (length > limits.maxArgLength) {
           throw DocumentError.at(
-            'shape',
+            'limit',
             `nodes[${node.id}].args[${a}]`,
-            `{{inputs.${name}}} names no declared input (declared: ${Object.keys(values).join(', ') || 'none'})`,
+            `${length} characters once {{inputs.*}} are substituted is over the limit of ${limits.maxArgLength}`,
           );
         }
-        return values[name];
-      });
-    });
+      }
+      total += length;
+      if (total > limits.maxArgsLength) {
+        throw DocumentError.at(
+          'limit',
+          `nodes[${node.id}].args[${a}]`,
+          `the args of the document come to ${total} characters up to here once ` +
+            `{{inputs.*}} are substituted, over the limit of ${limits.maxArgsLength} for all args together`,
+        );
+      }
+    }
+  }
+  for (const node of nodes) {
+    for (let a = 0; a < node.args.length; a++) {
+      const arg = node.args[a];
+      if (arg.includes('{{')) {
+        node.args[a] = arg.replace(REFERENCE, (_match, name: string) => values[name]);
+      }
+    }
   }
   return values;
 }

@@ -2,8 +2,8 @@
  * Parse and validate a gorch document (DESIGN §1) into a `Graph`, and back (`toDocument`).
  *
  * Order of checks, each failing with its own `DocumentError` (see errors.ts):
- *   1. the document is an object; node and edge counts are under the limits (before anything
- *      walks the arrays);
+ *   1. the document is an object; node, edge, output and input counts are under the limits
+ *      (before anything walks the arrays or maps);
  *   2. field types and ranges, from the compiled TypeBox check (schema.ts), first few errors;
  *   3. exactly one of digraph / edges; graph name length;
  *   4. per node: id == index, name length and uniqueness, engine known, args limits;
@@ -36,6 +36,14 @@ export interface Limits {
   maxArgLength: number;
   /** characters of a node name and of the graph name */
   maxNameLength: number;
+  /** characters of all args of the document together, after {{inputs.*}} substitution */
+  maxArgsLength: number;
+  /** output names per node */
+  maxOutputs: number;
+  /** output names of all nodes together */
+  maxOutputsTotal: number;
+  /** declared inputs, and values given (each) */
+  maxInputs: number;
 }
 
 export interface ParseOptions extends Limits {
@@ -53,6 +61,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxArgs: 1_000,
   maxArgLength: 64 * 1024,
   maxNameLength: 256,
+  maxArgsLength: 64 * 1024 * 1024,
+  maxOutputs: 1_000,
+  maxOutputsTotal: 100_000,
+  maxInputs: 1_000,
 });
 
 export const DEFAULT_ENGINES: ReadonlySet<string> = new Set([
@@ -124,6 +136,10 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
   if (Array.isArray(raw.edges) && raw.edges.length > opts.maxEdges) {
     fail('limit', 'edges', `${raw.edges.length} edges is over the limit of ${opts.maxEdges}`);
   }
+  if (Array.isArray(raw.nodes)) countOutputs(raw.nodes, opts);
+  countNames(raw.inputs, 'inputs', 'inputs are declared', opts.maxInputs);
+  countNames(raw.values, 'values', 'values are given', opts.maxInputs);
+  countNames(opts.values, 'values', 'values are given', opts.maxInputs);
 
   // 2. types
   const issues = checkDocument(input);
@@ -153,7 +169,7 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
   // 4. nodes, with {{inputs.x}} substituted
   const { nodes, byName } = normalizeNodes(doc.nodes, opts);
   const given = opts.values ? { ...doc.values, ...opts.values } : doc.values;
-  const values = resolveInputs(doc.inputs, given, nodes);
+  const values = resolveInputs(doc.inputs, given, nodes, opts);
 
   // 5. edges as CSR
   const n = nodes.length;
@@ -196,6 +212,47 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
     graph.values = values;
   }
   return graph;
+}
+
+/** The keys of `value` when it is a plain object (an array or anything else has none here). */
+function keyCount(value: unknown): number {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? Object.keys(value).length
+    : 0;
+}
+
+/**
+ * Output names per node and in all, counted before the type check and the copies walk them
+ * (a million took seconds more each).
+ */
+function countOutputs(nodes: readonly unknown[], opts: ParseOptions): void {
+  let total = 0;
+  for (let k = 0; k < nodes.length; k++) {
+    const node = nodes[k];
+    if (node === null || typeof node !== 'object') continue;
+    for (const field of ['output', 'outputs'] as const) {
+      const count = keyCount((node as Record<string, unknown>)[field]);
+      if (count === 0) continue;
+      const path = `nodes[${k}].${field}`;
+      if (count > opts.maxOutputs) {
+        fail('limit', path, `${count} outputs is over the limit of ${opts.maxOutputs} per node`);
+      }
+      total += count;
+      if (total > opts.maxOutputsTotal) {
+        fail(
+          'limit',
+          path,
+          `the nodes up to this one declare ${total} outputs, over the limit of ` +
+            `${opts.maxOutputsTotal} for a document`,
+        );
+      }
+    }
+  }
+}
+
+function countNames(value: unknown, path: string, what: string, max: number): void {
+  const count = keyCount(value);
+  if (count > max) fail('limit', path, `${count} ${what}, over the limit of ${max}`);
 }
 
 function normalizeNodes(
@@ -329,11 +386,18 @@ function compileConditions(
       fail(
         'depends',
         `nodes[${node.id}].depends`,
-        `${err.message} in ${JSON.stringify(node.depends)}`,
+        `${err.message} in ${JSON.stringify(excerpt(node.depends, err.column))}`,
       );
     }
   }
   return conditions;
+}
+
+/** An expression as error messages quote it: whole when short, else around `column`. */
+function excerpt(source: string, column: number): string {
+  if (source.length <= 120) return source;
+  const from = Math.max(0, Math.min(column - 60, source.length - 120));
+  return `${from > 0 ? '…' : ''}${source.slice(from, from + 120)}${from + 120 < source.length ? '…' : ''}`;
 }
 
 /**
@@ -594,8 +658,11 @@ export function parseGetAttribute(
 interface Pattern {
   source: string;
   matches: (name: string) => boolean;
-  /** no regex metacharacter: matches at most the node of that exact name */
-  literal: boolean;
+  /**
+   * the one name the pattern matches when it is a plain name (no regex metacharacter, or
+   * each escaped: `db\.primary`, as TOSCA conversion writes names)
+   */
+  name: string | undefined;
   /** how many get_attribute args use it */
   uses: number;
 }
@@ -618,12 +685,21 @@ interface Lookup {
  */
 const PER_GRAPH_PASS_ABOVE = 4;
 /**
- * Work allowed for get_attribute resolution (regex tests + nodes and edges visited). Real
- * documents need a tiny fraction; the bound only stops adversarial ones (100k distinct
- * regexes, or thousands of reads across a 100k-node chain) from holding the event loop:
- * 50M steps is about 0.3 s.
+ * Walking allowed for get_attribute resolution (nodes and edges visited). Real documents need
+ * a tiny fraction; the bound only stops adversarial ones (thousands of reads across a
+ * 100k-node chain) from holding the event loop: 50M steps is about 0.3 s.
  */
 const MAX_RESOLUTION_STEPS = 50_000_000;
+/**
+ * Regular-expression work allowed for get_attribute NODE patterns, in steps of V8's
+ * linear-time engine, whose cost grows with pattern length × name length: compiling a
+ * pattern is charged 400 + 16 × its length, testing it against a name (pattern length + 1) ×
+ * (name length + 16). Every charge is made before the work is done. Measured on 2 vCPUs, a
+ * step costs 20-35 ns for the costliest 250-character patterns and far less for plain ones,
+ * so 3M steps hold the event loop for ~100 ms at most; 2,000 upstream 200-character names
+ * tried against one 250-character pattern need 108M. Plain names cost nothing here.
+ */
+export const MAX_PATTERN_WORK = 3_000_000;
 const NONE = 0xffffffff;
 const REGEX_SYNTAX = /[\\^$.|?*+()[\]{}]/;
 
@@ -641,6 +717,7 @@ function resolveAttributes(
   const n = nodes.length;
   const patterns = new Map<string, Pattern>();
   const lookups: Lookup[] = [];
+  const budget = new PatternBudget();
   for (const node of nodes) {
     for (let a = 0; a < node.args.length; a++) {
       const arg = node.args[a];
@@ -657,10 +734,13 @@ function resolveAttributes(
       }
       let pattern = patterns.get(parts.pattern);
       if (pattern === undefined) {
+        const name = literalName(parts.pattern);
+        if (name === undefined)
+          budget.spend(400 + 16 * Math.min(parts.pattern.length, MAX_PATTERN_LENGTH), path);
         pattern = {
           source: parts.pattern,
-          matches: compileNodePattern(parts.pattern, path),
-          literal: !REGEX_SYNTAX.test(parts.pattern),
+          matches: compileNodePattern(parts.pattern, path, name),
+          name,
           uses: 0,
         };
         patterns.set(parts.pattern, pattern);
@@ -703,13 +783,42 @@ function resolveAttributes(
   for (const [pattern, uses] of usesOf) {
     // the matching nodes, ascending
     let matches: number[];
-    if (pattern.literal) {
-      const id = byName.get(pattern.source);
+    if (pattern.name !== undefined) {
+      const id = byName.get(pattern.name);
       matches = id === undefined ? [] : [id];
     } else {
-      spend(n, uses[0]);
+      // only an ancestor of a node that uses the pattern can be its source: gather them by
+      // one reverse BFS from all its users, charge their tests, then test them
+      visitStamp++;
+      let tail = 0;
+      let work = 0;
+      const reach = (v: number) => {
+        work += predStart[v + 1] - predStart[v] + 1;
+        for (let p = predStart[v]; p < predStart[v + 1]; p++) {
+          const u = pred[p];
+          if (visited[u] === visitStamp) continue;
+          visited[u] = visitStamp;
+          queue[tail++] = u;
+        }
+      };
+      let previous = -1;
+      for (const use of uses) {
+        // a node's uses are consecutive (document order)
+        if (use.node.id !== previous) reach(use.node.id);
+        previous = use.node.id;
+      }
+      for (let head = 0; head < tail; head++) reach(queue[head]);
+      spend(work, uses[0]);
+      const perName = pattern.source.length + 1;
+      let cost = 0;
+      for (let k = 0; k < tail; k++) cost += perName * (nodes[queue[k]].name.length + 16);
+      budget.spend(cost, `nodes[${uses[0].node.id}].args[${uses[0].arg}]`, pattern.source, tail);
       matches = [];
-      for (let v = 0; v < n; v++) if (pattern.matches(nodes[v].name)) matches.push(v);
+      for (let k = 0; k < tail; k++) {
+        const v = queue[k];
+        if (pattern.matches(nodes[v].name)) matches.push(v);
+      }
+      matches.sort((a, b) => a - b);
     }
     if (matches.length === 0) continue; // every use fails below
     stamp++;
@@ -773,7 +882,7 @@ function resolveAttributes(
         'get-attribute',
         `nodes[${node.id}].args[${lookup.arg}]`,
         `get_attribute ${pattern.source}:${lookup.attribute} names no upstream node of ` +
-          `${JSON.stringify(node.name)} (${describeMatches(pattern.matches, pattern.source, node, nodes)})`,
+          `${JSON.stringify(node.name)} (${describeMatches(pattern, node, nodes, budget)})`,
       );
     }
     const ref: AttributeRef = {
@@ -790,21 +899,75 @@ function resolveAttributes(
 }
 
 function describeMatches(
-  matches: (name: string) => boolean,
-  pattern: string,
+  pattern: Pattern,
   self: GorchNode,
   nodes: readonly GorchNode[],
+  budget: PatternBudget,
 ): string {
   const shown: string[] = [];
   let total = 0;
+  const perName = pattern.source.length + 1;
   for (const node of nodes) {
-    if (!matches(node.name)) continue;
+    // the message is worth what the budget has left, no more
+    if (pattern.name === undefined && !budget.afford(perName * (node.name.length + 16))) {
+      return `no upstream node matches ${JSON.stringify(pattern.source)}`;
+    }
+    if (!pattern.matches(node.name)) continue;
     total++;
     if (shown.length < 5) shown.push(node === self ? `${node.name} (the node itself)` : node.name);
   }
-  if (total === 0) return `no node name matches ${JSON.stringify(pattern)}`;
+  if (total === 0) return `no node name matches ${JSON.stringify(pattern.source)}`;
   const more = total > shown.length ? ` and ${total - shown.length} more` : '';
   return `matching nodes: ${shown.join(', ')}${more}, ${total === 1 ? 'which is not upstream' : 'none of which is upstream'}`;
+}
+
+/** The regular-expression work left of MAX_PATTERN_WORK (see there). */
+class PatternBudget {
+  #left = MAX_PATTERN_WORK;
+
+  /** Takes `cost` steps, or refuses the document at `path`. */
+  spend(cost: number, path: string, pattern?: string, names?: number): void {
+    this.#left -= cost;
+    if (this.#left >= 0) return;
+    const what =
+      pattern === undefined
+        ? 'compiling the get_attribute node patterns'
+        : `matching the get_attribute node pattern ${JSON.stringify(pattern.length > 60 ? `${pattern.slice(0, 60)}…` : pattern)} against the names of its ${names} upstream nodes`;
+    fail(
+      'limit',
+      path,
+      `${what} exceeds the budget of ${MAX_PATTERN_WORK} regular-expression steps for a ` +
+        'document (a test costs about pattern length × name length); use plain node names, ' +
+        'or fewer and shorter patterns',
+    );
+  }
+
+  /** Takes `cost` steps if they are left. */
+  afford(cost: number): boolean {
+    if (cost > this.#left) return false;
+    this.#left -= cost;
+    return true;
+  }
+}
+
+/**
+ * The one name `pattern` fully matches when it is a plain name: no regex metacharacter, or
+ * each one escaped (`db\.primary` is `db.primary`); undefined for a real regex (`\d`, `.*`).
+ */
+function literalName(pattern: string): string | undefined {
+  if (!REGEX_SYNTAX.test(pattern)) return pattern;
+  let name = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const next = pattern[i + 1];
+      if (next === undefined || !REGEX_SYNTAX.test(next)) return undefined;
+      name += next;
+      i++;
+    } else if (REGEX_SYNTAX.test(c)) return undefined;
+    else name += c;
+  }
+  return name;
 }
 
 /**
@@ -814,7 +977,11 @@ function describeMatches(
  * `)` cannot escape the `^(?:…)$` wrapper), be at most MAX_PATTERN_LENGTH long, and not nest
  * unbounded quantifiers (`(a+)+`), the usual exponential-backtracking shape.
  */
-function compileNodePattern(pattern: string, path: string): (name: string) => boolean {
+function compileNodePattern(
+  pattern: string,
+  path: string,
+  name: string | undefined,
+): (name: string) => boolean {
   if (pattern.length > MAX_PATTERN_LENGTH) {
     fail(
       'get-attribute',
@@ -822,7 +989,7 @@ function compileNodePattern(pattern: string, path: string): (name: string) => bo
       `get_attribute node pattern of ${pattern.length} characters is over the limit of ${MAX_PATTERN_LENGTH}`,
     );
   }
-  if (!REGEX_SYNTAX.test(pattern)) return (name) => name === pattern; // as the regex would
+  if (name !== undefined) return (other) => other === name; // as the regex would
   try {
     new RegExp(pattern);
   } catch (error) {

@@ -59,6 +59,12 @@ export interface Loaded {
   files: LoadedFile[];
 }
 
+/**
+ * Deepest nesting of YAML collections accepted. Conversion evaluates values recursively (a
+ * function inside a list inside a function...); real templates nest a dozen levels.
+ */
+export const MAX_NESTING = 64;
+
 export function isMapping(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
@@ -75,7 +81,7 @@ export function loadTemplate(file: string): Loaded {
     return rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/');
   };
 
-  const visit = (path: string, importedFrom: Where | undefined): LoadedFile => {
+  const open = (path: string, importedFrom: Where | undefined) => {
     seen.add(path);
     let text: string;
     try {
@@ -99,16 +105,25 @@ export function loadTemplate(file: string): Loaded {
         'an imported file may only define types; its topology_template would be lost',
       );
     }
-    for (const [i, spec] of importList(loaded)) {
-      const where = at({ src: loaded.src, path: ['imports'] }, i);
-      const target = importPath(spec, dirname(path), where);
-      if (!seen.has(target)) visit(target, where);
-    }
-    files.push(loaded);
-    return loaded;
+    return { loaded, path, imports: importList(loaded), next: 0 };
   };
 
-  const main = visit(mainPath, undefined);
+  // depth first with an explicit stack (a chain of imports is as long as the files make it):
+  // a file is added once everything it imports is
+  const stack = [open(mainPath, undefined)];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next < top.imports.length) {
+      const [i, spec] = top.imports[top.next++];
+      const where = at({ src: top.loaded.src, path: ['imports'] }, i);
+      const target = importPath(spec, dirname(top.path), where);
+      if (!seen.has(target)) stack.push(open(target, where));
+    } else {
+      stack.pop();
+      files.push(top.loaded);
+    }
+  }
+  const main = files[files.length - 1];
   return { main, files };
 }
 
@@ -120,7 +135,11 @@ function parseFile(text: string, path: string, label: string, folder: string): L
     const error = doc.errors[0];
     const pos = lines.linePos(error.pos[0]);
     const where = `line ${pos.line} column ${pos.col}: `;
-    throw new ToscaError(`${label}: not valid YAML: ${where}${error.message.split('\n')[0]}`, {
+    // the YAML library reads nesting by recursion and reports its stack running out
+    const reason = /Maximum call stack size exceeded/.test(error.message)
+      ? `nested too deeply (collections may nest ${MAX_NESTING} levels)`
+      : error.message.split('\n')[0];
+    throw new ToscaError(`${label}: not valid YAML: ${where}${reason}`, {
       file: label,
       field: '',
       line: pos?.line,
@@ -129,6 +148,7 @@ function parseFile(text: string, path: string, label: string, folder: string): L
   }
   const data: unknown = doc.toJS({ maxAliasCount: 1000 });
   const root: Where = { src, path: [] };
+  checkNesting(data, root);
   if (!isMapping(data)) {
     fail(root, 'a TOSCA file is a YAML mapping starting with tosca_definitions_version');
   }
@@ -200,4 +220,57 @@ function importPath(spec: unknown, dir: string, where: Where): string {
     fail(where, `cannot import ${value}: only files can be imported`);
   }
   return resolve(dir, value);
+}
+
+interface Frame {
+  value: object;
+  keys: (string | number)[];
+  next: number;
+  /** the deepest nesting found below this collection so far */
+  height: number;
+}
+
+/**
+ * Refuses collections nested deeper than MAX_NESTING, and an alias to a collection that
+ * contains it (`&a [*a]`, a circle no recursive walk would leave), walking iteratively. A
+ * collection shared through aliases is walked once: its height is remembered.
+ */
+function checkNesting(data: unknown, root: Where): void {
+  if (data === null || typeof data !== 'object') return;
+  const heights = new WeakMap<object, number>();
+  const onPath = new Set<object>();
+  const frame = (value: object): Frame => ({
+    value,
+    keys: Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value),
+    next: 0,
+    height: 0,
+  });
+  const stack: Frame[] = [frame(data)];
+  onPath.add(data);
+  // the path of the child being looked at: each frame's current key
+  const pathHere = () => at(root, ...stack.map((f) => f.keys[f.next - 1]));
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next === top.keys.length) {
+      stack.pop();
+      onPath.delete(top.value);
+      heights.set(top.value, top.height);
+      const parent = stack[stack.length - 1];
+      if (parent !== undefined) parent.height = Math.max(parent.height, top.height + 1);
+      continue;
+    }
+    const key = top.keys[top.next++];
+    const child = (top.value as Record<string | number, unknown>)[key];
+    if (child === null || typeof child !== 'object') continue;
+    if (onPath.has(child)) fail(pathHere(), 'an alias refers to a collection that contains it');
+    const known = heights.get(child);
+    if (stack.length + (known ?? 0) > MAX_NESTING) {
+      fail(pathHere(), `collections are nested more than ${MAX_NESTING} levels deep here`);
+    }
+    if (known !== undefined) top.height = Math.max(top.height, known + 1);
+    else {
+      stack.push(frame(child));
+      onPath.add(child);
+    }
+  }
 }

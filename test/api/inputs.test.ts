@@ -78,4 +78,39 @@ describe('run inputs', () => {
     });
     assert.equal(malformed.status, 400);
   });
+
+  it('holds args to the limits after substitution, refusing before the strings are built', async () => {
+    // 5,000 references to a 1 MiB value in one arg: 5 GiB once substituted (was a 500)
+    const big = 'x'.repeat(1024 * 1024);
+    const many = await post(server.url, {
+      name: 'amplified',
+      inputs: { a: {} },
+      values: { a: big },
+      edges: [],
+      nodes: [{ id: 0, name: 'n', engine: 'nil', args: ['{{inputs.a}}'.repeat(5000)] }],
+    });
+    assert.equal(many.status, 400, many.body.message);
+    assert.equal(many.body.path, 'nodes[0].args[0]');
+    assert.match(
+      many.body.message,
+      /^nodes\[0\]\.args\[0\]: 5242880000 characters once \{\{inputs\.\*\}\} are substituted is over the limit of 65536$/,
+    );
+    // each arg under its limit, but 2,000 of them: 120 MB in all, over 64 MiB
+    const value = 'y'.repeat(60_000);
+    const wide = await post(server.url, {
+      name: 'wide',
+      inputs: { v: { default: value } },
+      edges: [],
+      nodes: [0, 1].map((id) => ({
+        id,
+        name: `n${id}`,
+        engine: 'nil',
+        args: new Array(1000).fill('{{inputs.v}}'),
+      })),
+    });
+    assert.equal(wide.status, 400, wide.body.message);
+    assert.equal(wide.body.path, 'nodes[1].args[118]');
+    assert.match(wide.body.message, /over the limit of 67108864 for all args together$/);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
 });

@@ -567,11 +567,12 @@ function millionElements(): Hostile[] {
     ),
     entry('1,000,000 args', () => docWith(`,"args":[${repeat('"a"', M)}]`)),
     entry('1,000,000 numbers as args', () => docWith(`,"args":[${repeat('1', M)}]`)),
-    // no limit on output names: accepted, after seconds of parsing (see docs/reliability.md)
-    entry(
-      'an output of 1,000,000 names',
-      () => docWith(`,"output":{${Array.from({ length: M }, (_, i) => `"k${i}":""`).join(',')}}`),
-      'any',
+    // over the limit of 1,000 output names per node
+    entry('an output of 1,000,000 names', () =>
+      docWith(`,"output":{${Array.from({ length: M }, (_, i) => `"k${i}":""`).join(',')}}`),
+    ),
+    entry('values for 1,000,000 inputs', () =>
+      docWith('', `,"values":{${Array.from({ length: M }, (_, i) => `"v${i}":""`).join(',')}}`),
     ),
     entry(
       'an unknown field of 1,000,000 elements',
@@ -583,6 +584,96 @@ function millionElements(): Hostile[] {
       () => `{"name":"${'n'.repeat(M)}","edges":[],"nodes":[]}`,
     ),
     entry('an arg of 1,000,000 characters', () => docWith(`,"args":["${'a'.repeat(M)}"]`)),
+  ];
+}
+
+/**
+ * Small documents that cost far more than their size: conditions nested past the stack,
+ * inputs multiplied by substitution, get_attribute patterns costly to match.
+ */
+function amplifiers(): Hostile[] {
+  const group = 'small documents, costly work';
+  const entry = (name: string, make: () => unknown): Hostile => ({
+    group,
+    name,
+    headers: JSON_TYPE,
+    make: () => Buffer.from(JSON.stringify(make())),
+    expect: 'reject',
+    timeoutMs: 30_000,
+  });
+  const pair = (depends: string) => ({
+    name: 'x',
+    edges: [[0, 1]],
+    nodes: [
+      { id: 0, name: 'a', engine: 'nil' },
+      { id: 1, name: 'b', engine: 'nil', depends },
+    ],
+  });
+  const amplified = (value: number, references: number, args: number) => ({
+    name: 'x',
+    inputs: { a: {} },
+    values: { a: 'x'.repeat(value) },
+    edges: [],
+    nodes: [
+      {
+        id: 0,
+        name: 'n',
+        engine: 'nil',
+        args: new Array(args).fill('{{inputs.a}}'.repeat(references)),
+      },
+    ],
+  });
+  const n = 2000;
+  return [
+    entry('depends: 4,000 "!" before a term', () => pair(`${'!'.repeat(4000)}a.success`)),
+    entry('depends: 2,000 nested parentheses', () =>
+      pair(`${'('.repeat(2000)}a.success${')'.repeat(2000)}`),
+    ),
+    entry('depends: 1,300 "!(" pairs', () =>
+      pair(`${'!('.repeat(1300)}a.success${')'.repeat(1300)}`),
+    ),
+    entry('a 1 MiB input referenced 400 times in each of 12 args', () =>
+      amplified(1024 * 1024, 400, 12),
+    ),
+    entry('a 1 MiB input referenced 5,000 times in one arg', () => amplified(1024 * 1024, 5000, 1)),
+    entry('a 60 KB input referenced once in each of 1,000 args of 2 nodes', () => {
+      const doc = amplified(60_000, 1, 1000);
+      return { ...doc, nodes: [doc.nodes[0], { ...doc.nodes[0], id: 1, name: 'm' }] };
+    }),
+    entry('2,000 200-character names, 20 250-character get_attribute patterns', () => ({
+      name: 'x',
+      edges: Array.from({ length: n }, (_, i) => [i, n]),
+      nodes: [
+        ...Array.from({ length: n }, (_, id) => ({
+          id,
+          name: `${'a'.repeat(195)}${String(id).padStart(5, '0')}`,
+          output: { ip: '' },
+        })),
+        {
+          id: n,
+          name: 'reader',
+          args: Array.from(
+            { length: 20 },
+            (_, k) => `k${k}=get_attribute ${'a*'.repeat(120)}${String(k).padStart(10, 'b')}:ip`,
+          ),
+        },
+      ],
+    })),
+    entry('1,000 distinct costly get_attribute patterns', () => ({
+      name: 'x',
+      edges: [[0, 1]],
+      nodes: [
+        { id: 0, name: 'a'.repeat(200), output: { ip: '' } },
+        {
+          id: 1,
+          name: 'reader',
+          args: Array.from(
+            { length: 1000 },
+            (_, k) => `k=get_attribute ${'a*'.repeat(100)}${k}:ip`,
+          ),
+        },
+      ],
+    })),
   ];
 }
 
@@ -680,6 +771,7 @@ export function hostileCorpus(scale: 'short' | 'full'): Hostile[] {
     ...contentTypes(),
     ...truncated(scale === 'full' ? Number.POSITIVE_INFINITY : 20),
     ...millionElements(),
+    ...amplifiers(),
     ...routes(),
   ];
 }

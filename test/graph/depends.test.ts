@@ -79,4 +79,26 @@ describe('depends', () => {
     rejects('test.success & lint.done', /column 14: unexpected "&"/);
     rejects('x'.repeat(5000), /over the limit/);
   });
+
+  it('refuses nesting deeper than 64 levels, naming the field and the column', () => {
+    rejects(`${'!'.repeat(4000)}test.success`, /column 65: nesting deeper than 64 levels/);
+    rejects(`${'('.repeat(65)}test.success${')'.repeat(65)}`, /column 65: nesting deeper than 64/);
+    rejects(`${'!('.repeat(33)}test.success${')'.repeat(33)}`, /column 65: nesting deeper/);
+    // 64 levels are fine, and the long message does not echo the whole expression
+    const ok = `${'!('.repeat(32)}test.success${')'.repeat(32)} && lint.done`;
+    assert.ok(parseDocument(doc(ok)).conditions.has(3));
+    assert.throws(
+      () => parseDocument(doc(`${'!'.repeat(4000)}test.success`)),
+      (err: DocumentError) => err.message.length < 400,
+    );
+  });
+
+  it('compiles a run of "!" to at most one not', () => {
+    const compiled = (depends: string) => parseDocument(doc(depends)).conditions.get(3);
+    const plain = compiled('test.success');
+    assert.deepEqual(compiled('!!test.success'), plain);
+    assert.deepEqual(compiled('!!!!test.success'), plain);
+    assert.deepEqual(compiled('!(!test.success)'), plain);
+    assert.deepEqual(compiled('!!!test.success'), { op: 'not', arg: plain });
+  });
 });

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { DocumentError, type DocumentErrorKind } from '../../src/graph/errors.ts';
 import {
   DEFAULT_LIMITS,
+  MAX_PATTERN_WORK,
   type ParseOptions,
   parseDocument,
   parseDocumentText,
@@ -494,6 +495,55 @@ describe('rejections', () => {
       { maxNameLength: 10 },
     );
   });
+
+  it('output names per node and in all, and inputs, are counted before anything reads them', () => {
+    const outputs = (count: number) => Object.fromEntries(range(count).map((i) => [`k${i}`, '']));
+    rejects(
+      doc(2, [], { 1: { output: outputs(1001) } }),
+      'limit',
+      'nodes[1].output',
+      'nodes[1].output: 1001 outputs is over the limit of 1000 per node',
+    );
+    // counted even where the type check would refuse the values
+    rejects(
+      doc(1, [], { 0: { outputs: { ...outputs(1001), k0: 5 } } }),
+      'limit',
+      'nodes[0].outputs',
+      'nodes[0].outputs: 1001 outputs is over the limit of 1000 per node',
+    );
+    assert.equal(
+      parseDocument(doc(1, [], { 0: { output: outputs(1000) } })).nodes[0].output.k999,
+      '',
+    );
+    rejects(
+      doc(101, [], Object.fromEntries(range(101).map((id) => [id, { output: outputs(1000) }]))),
+      'limit',
+      'nodes[100].output',
+      'nodes[100].output: the nodes up to this one declare 101000 outputs, over the limit of 100000 for a document',
+    );
+    rejects(
+      doc(3, [], { 0: { output: outputs(3) }, 2: { output: outputs(3) } }),
+      'limit',
+      'nodes[2].output',
+      /declare 6 outputs, over the limit of 5 for a document$/,
+      { maxOutputsTotal: 5 },
+    );
+    const inputs = Object.fromEntries(range(1001).map((i) => [`i${i}`, {}]));
+    rejects(
+      { ...doc(1, []), inputs },
+      'limit',
+      'inputs',
+      'inputs: 1001 inputs are declared, over the limit of 1000',
+    );
+    const values = Object.fromEntries(range(1001).map((i) => [`i${i}`, '']));
+    rejects(
+      { ...doc(1, []), values },
+      'limit',
+      'values',
+      'values: 1001 values are given, over the limit of 1000',
+    );
+    rejects(doc(1, []), 'limit', 'values', /1001 values are given/, { values });
+  });
 });
 
 describe('get_attribute', () => {
@@ -610,6 +660,70 @@ describe('get_attribute', () => {
         ]);
       }
     }
+  });
+
+  it('bounds the regular-expression work, charged before it is done', () => {
+    // 2,000 upstream nodes with 200-character names, 20 patterns of 250 characters
+    const n = 2000;
+    const name = (i: number) => `${'a'.repeat(195)}${String(i).padStart(5, '0')}`;
+    const pattern = (k: number) => `${'a*'.repeat(120)}${String(k).padStart(10, 'b')}`;
+    const reader = {
+      id: n,
+      name: 'reader',
+      engine: 'nil',
+      args: range(20).map((k) => `k${k}=get_attribute ${pattern(k)}:ip`),
+    };
+    const upstream = range(n).map((id) => ({ id, name: name(id), engine: 'nil' }));
+    rejects(
+      { edges: range(n).map((i) => [i, n]), nodes: [...upstream, reader] },
+      'limit',
+      `nodes[${n}].args[0]`,
+      new RegExp(
+        `^nodes\\[${n}\\]\\.args\\[0\\]: matching the get_attribute node pattern "(a\\*){30}…" ` +
+          `against the names of its ${n} upstream nodes exceeds the budget of ${MAX_PATTERN_WORK} ` +
+          'regular-expression steps for a document',
+      ),
+    );
+    // only upstream nodes are tried: the same nodes, not upstream of the reader, cost nothing
+    const matching = { ...reader, args: [`k=get_attribute ${'a*'.repeat(125)}:ip`] };
+    const g = parseDocument({
+      edges: [[0, n + 1]],
+      nodes: [
+        { id: 0, name: 'aaa', engine: 'nil' },
+        ...upstream.slice(1),
+        { ...matching, id: n, args: [] },
+        { ...matching, id: n + 1, name: 'reader2' },
+      ],
+    });
+    assert.deepEqual(g.refs.get(n + 1), [{ arg: 0, key: 'k', source: 0, attribute: 'ip' }]);
+    // and a pattern refused for the budget says so even when it fails to match
+    assert.throws(
+      () =>
+        parseDocument({
+          edges: [],
+          nodes: [...upstream, { ...reader, args: [`k=get_attribute ${pattern(0)}:ip`] }],
+        }),
+      /names no upstream node of "reader" \(no upstream node matches "/,
+    );
+  });
+
+  it('a plain name with its regex characters escaped is looked up, not matched', () => {
+    const n = 20_000;
+    // 10,000 distinct escaped names compiled as regexes would exceed the budget
+    const nodes = range(n).map((id) => ({
+      id,
+      name: id % 2 ? `reader.${id}` : `db.${id}`,
+      engine: 'nil',
+      args: id % 2 ? [`ip=get_attribute db\\.${id - 1}:ip`] : [],
+    }));
+    const g = parseDocument({ edges: range(n / 2).map((i) => [2 * i, 2 * i + 1]), nodes });
+    assert.deepEqual(g.refs.get(n - 1), [{ arg: 0, key: 'ip', source: n - 2, attribute: 'ip' }]);
+    rejects(
+      doc(2, [[0, 1]], { 0: { name: 'dbx1' }, 1: arg('ip=get_attribute dbx\\.1:ip') }),
+      'get-attribute',
+      'nodes[1].args[0]',
+      /names no upstream node of "b" \(no node name matches "dbx\\\\.1"\)$/,
+    );
   });
 
   it('malformed or dangerous patterns', () => {

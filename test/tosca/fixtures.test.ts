@@ -425,6 +425,33 @@ describe('errors name the file, the field and the line', () => {
       /^main\.yaml: not valid YAML: line \d+ column \d+: /,
     ],
     [
+      'an alias to the collection that contains it',
+      {
+        'main.yaml': template(
+          `  node_templates:\n${server}    app:\n      type: SoftwareComponent\n      requirements: [ { host: server } ]\n      interfaces:\n        Standard:\n          create:\n            implementation: a.sh\n            inputs:\n              x: &loop [ 1, *loop ]\n`,
+        ),
+      },
+      /^main\.yaml: node_templates\.app\.interfaces\.Standard\.create\.inputs\.x\[1\]: an alias refers to a collection that contains it \(line 14\)$/,
+    ],
+    [
+      'values nested 65 levels deep',
+      {
+        'main.yaml': template(
+          `  node_templates:\n${server}    app:\n      type: SoftwareComponent\n      requirements: [ { host: server } ]\n      interfaces:\n        Standard:\n          create:\n            implementation: a.sh\n            inputs:\n              x: ${'{ concat: ['.repeat(30)}1${'] }'.repeat(30)}\n`,
+        ),
+      },
+      /\.inputs\.x(\.concat\[0\]){28}\.concat: collections are nested more than 64 levels deep here/,
+    ],
+    [
+      "YAML nested past the reader's stack",
+      {
+        'main.yaml': template(
+          `  node_templates:\n${server}    app:\n      type: Compute\n      properties:\n        x: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`,
+        ),
+      },
+      /^main\.yaml: not valid YAML: line \d+ column \d+: nested too deeply \(collections may nest 64 levels\)$/,
+    ],
+    [
       'an unknown version',
       { 'main.yaml': 'tosca_definitions_version: tosca_simple_yaml_9\ntopology_template: {}\n' },
       /^main\.yaml: tosca_definitions_version: unsupported version "tosca_simple_yaml_9", expected one of .* \(line 1\)$/,

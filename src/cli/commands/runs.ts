@@ -198,6 +198,10 @@ export function graphOf(run: RunDetail) {
     maxArgs: Number.MAX_SAFE_INTEGER,
     maxArgLength: Number.MAX_SAFE_INTEGER,
     maxNameLength: Number.MAX_SAFE_INTEGER,
+    maxArgsLength: Number.MAX_SAFE_INTEGER,
+    maxOutputs: Number.MAX_SAFE_INTEGER,
+    maxOutputsTotal: Number.MAX_SAFE_INTEGER,
+    maxInputs: Number.MAX_SAFE_INTEGER,
   });
 }
 
