@@ -128,6 +128,24 @@ interface ExecutorFlags extends ConfigFlags {
   spawner?: 'posix' | 'node';
   tls?: string;
   plainHttp?: boolean;
+  insecurePlainHttpOnNetwork?: boolean;
+  httpAllow?: string[];
+  taskEnv?: string[];
+}
+
+/**
+ * Plain HTTP beyond loopback lets anyone who reaches the port run programs as the executor:
+ * refused, as `serve` refuses an open API, unless the operator says so in the flag's name.
+ */
+async function checkPlainHttp(flags: ExecutorFlags, host: string): Promise<void> {
+  if (flags.insecurePlainHttpOnNetwork) return;
+  const { isLoopback } = await import('../../api/auth.ts');
+  if (isLoopback(host)) return;
+  throw new UsageError(
+    `executor: refusing to serve plain HTTP on ${host}: anyone who can reach it could run ` +
+      'programs as this executor. Use mutual TLS (--tls DIR, see `baton certs`), listen on ' +
+      '127.0.0.1, or, on a network you trust completely, pass --insecure-plain-http-on-network',
+  );
 }
 
 async function executorTls(flags: ExecutorFlags, cfg: Config): Promise<TlsMaterial | null> {
@@ -292,7 +310,11 @@ export function registerServiceCommands(cli: Command): void {
           '--tls <dir>',
           'certificates from `baton certs`: require client certificates (env BATON_TLS)',
         )
-        .option('--plain-http', 'serve plain HTTP without TLS (only on a trusted network)'),
+        .option('--plain-http', 'serve plain HTTP without TLS (loopback only, see below)')
+        .option(
+          '--insecure-plain-http-on-network',
+          'allow --plain-http on a non-loopback --host: anyone who reaches it can run tasks',
+        ),
     ),
     'baton certs --out ./certs',
     'baton executor --tls ./certs --artifacts examples/artifacts',
@@ -300,13 +322,15 @@ export function registerServiceCommands(cli: Command): void {
   ).action(async (flags: ExecutorFlags) => {
     const cfg = config(flags);
     const tls = await executorTls(flags, cfg);
+    const host = flags.host ?? cfg.host ?? '127.0.0.1';
+    if (tls === null) await checkPlainHttp(flags, host);
     const [{ startExecutor }, { createLogger }] = await Promise.all([
       import('../../executor/server.ts'),
       import('../logger.ts'),
     ]);
     const logger = createLogger({ level: cfg.logLevel ?? 'info', hooks: cfg.logHooks });
     const executor = await startExecutor({
-      host: flags.host ?? cfg.host ?? '127.0.0.1',
+      host,
       port: flags.port ?? cfg.port ?? 8585,
       name: flags.name,
       dataDir: flags.data ?? cfg.data ?? 'executor-data',
