@@ -20,6 +20,7 @@ import { drivers } from './drivers/index.ts';
 import { ErrorSchema, NodeBody, Ping, TaskParams, TaskStatusSchema, WaitQuery } from './schemas.ts';
 import { posixSpawn, spawnerFor } from './spawn.ts';
 import { parseSshConfig } from './ssh-config.ts';
+import { taskEnvironment } from './task-env.ts';
 import { TaskService } from './task-service.ts';
 import { TaskStore } from './task-store.ts';
 import type { Driver } from './types.ts';
@@ -51,6 +52,11 @@ export interface ExecutorOptions {
    * `node` (child_process, the fallback elsewhere); see spawn.ts
    */
   spawner?: 'posix' | 'node';
+  /**
+   * variables of the executor's environment tasks' programs inherit beyond the allowlist of
+   * task-env.ts: names, or `PREFIX*`
+   */
+  taskEnv?: readonly string[];
   /** drivers by engine name; the built-in ones by default (benchmarks wrap them to time) */
   drivers?: ReadonlyMap<string, Driver>;
 }
@@ -88,6 +94,7 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     concurrency: options.concurrency ?? Math.max(2, 2 * os.availableParallelism()),
     killGraceMs: options.killGraceMs ?? 5000,
     spawn: spawnerFor(spawner),
+    env: taskEnvironment(process.env, options.taskEnv),
     logger: app.log,
   });
   // preClose runs before the server stops taking requests: long polls get their answer

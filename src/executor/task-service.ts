@@ -30,6 +30,8 @@ export interface TaskServiceOptions {
   concurrency: number;
   killGraceMs: number;
   spawn: Spawner;
+  /** the environment local programs start with (task-env.ts) */
+  env: Readonly<Record<string, string>>;
   logger: FastifyBaseLogger;
 }
 
@@ -271,6 +273,7 @@ export class TaskService {
         sshConfig: this.#o.sshConfig,
         killGraceMs: this.#o.killGraceMs,
         spawn: this.#o.spawn,
+        env: this.#o.env,
       });
     } catch (err) {
       if (!signal.aborted)

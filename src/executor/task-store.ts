@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { GorchNode } from '../graph/model.ts';
 import { State } from '../graph/states.ts';
+import { makePrivate } from '../store/sqlite/conn.ts';
 import type { TaskStatus } from './types.ts';
 
 export interface TaskRecord {
@@ -87,6 +88,7 @@ export class TaskStore {
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, 'executor.db');
+    makePrivate(file); // task records hold nodes' args and outputs
     this.#db = new DatabaseSync(file);
     this.#walPath = `${file}-wal`;
     // WAL with synchronous=NORMAL: a commit survives a crash of this process (what idempotency

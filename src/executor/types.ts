@@ -36,6 +36,8 @@ export interface TaskContext {
   sshConfig?: string;
   /** starts local programs (shell, ansible) */
   spawn: Spawner;
+  /** the environment local programs start with (see task-env.ts), without BATON_TASK_ID */
+  env: Readonly<Record<string, string>>;
   /** how long a process group gets between SIGTERM and SIGKILL */
   killGraceMs: number;
 }

@@ -10,6 +10,7 @@ import { createExecutorClient, ExecutorError } from '../../src/executor/client.t
 import { drivers } from '../../src/executor/drivers/index.ts';
 import { startExecutor } from '../../src/executor/server.ts';
 import { spawnerFor } from '../../src/executor/spawn.ts';
+import { taskEnvironment } from '../../src/executor/task-env.ts';
 import { RESTARTED_ERROR, TaskService } from '../../src/executor/task-service.ts';
 import { TaskStore } from '../../src/executor/task-store.ts';
 import { State } from '../../src/graph/states.ts';
@@ -320,6 +321,7 @@ function serviceOn(t: TestContext, store: TaskStore, artifactRoot: string): Task
     concurrency: 4,
     killGraceMs: 1000,
     spawn: spawnerFor(undefined),
+    env: taskEnvironment(process.env),
     logger: pino({ enabled: false }),
   });
   t.after(async () => {

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../../executor/server.ts';
+import { TASK_ENV_PATTERN } from '../../executor/task-env.ts';
 import { type Config, ConfigError, normalizeExecutorUrl } from '../config.ts';
 import { UsageError } from '../documents.ts';
 import type { ExecutorConfig, ServerOptions } from '../server.ts';
@@ -50,6 +51,16 @@ interface ServeFlags extends ConfigFlags {
   pool?: Record<string, number>;
   maxPerExecutor?: number;
   maxPerTarget?: number;
+}
+
+/** `--task-env NAME` or `--task-env PREFIX*`. */
+function taskEnvName(value: string): string {
+  if (!TASK_ENV_PATTERN.test(value)) {
+    throw new InvalidArgumentError(
+      `expected a variable name or PREFIX*, e.g. HTTPS_PROXY or AWS_*, got "${value}"`,
+    );
+  }
+  return value;
 }
 
 /** `--pool NAME=SLOTS`, repeatable. */
@@ -310,6 +321,13 @@ export function registerServiceCommands(cli: Command): void {
           '--tls <dir>',
           'certificates from `baton certs`: require client certificates (env BATON_TLS)',
         )
+        .option(
+          '--task-env <name>',
+          "pass this variable of the executor's environment to tasks (repeatable, PREFIX* for " +
+            'a family); they get only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, ' +
+            'TZ and TMPDIR otherwise',
+          (value: string, previous: string[] = []) => [...previous, taskEnvName(value)],
+        )
         .option('--plain-http', 'serve plain HTTP without TLS (loopback only, see below)')
         .option(
           '--insecure-plain-http-on-network',
@@ -338,6 +356,7 @@ export function registerServiceCommands(cli: Command): void {
       sshConfig: flags.sshConfig ?? cfg.sshConfig,
       concurrency: flags.concurrency,
       spawner: flags.spawner,
+      taskEnv: flags.taskEnv,
       tls,
       logger,
     });

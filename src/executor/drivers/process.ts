@@ -16,12 +16,6 @@ export interface ProcessSpec extends SpawnSpec {
   parse?: LineParser;
 }
 
-/**
- * The executor's environment as it started, which programs inherit: a copy, since reading
- * process.env costs about 50 µs a task and the executor never changes it.
- */
-const executorEnv = { ...process.env };
-
 /** After the leader exits, how long orphans holding stdout/stderr may delay the result. */
 const PIPE_DRAIN_MS = 1000;
 
@@ -32,7 +26,8 @@ export async function runProcess(task: TaskContext, spec: ProcessSpec): Promise<
       command: spec.command,
       args: spec.args,
       cwd: spec.cwd,
-      env: { ...(spec.env ?? executorEnv), [TASK_ID_VARIABLE]: task.taskId },
+      // the allowlisted environment (task-env.ts), never the executor's whole one
+      env: { ...(spec.env ?? task.env), [TASK_ID_VARIABLE]: task.taskId },
     });
   } catch (err) {
     // ENOENT, EACCES, a NUL byte in an argument: nothing started
