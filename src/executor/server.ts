@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -74,6 +75,7 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     https: options.tls && { ...options.tls, requestCert: true, rejectUnauthorized: true },
   } as FastifyHttpOptions<Server>;
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>();
+  if (options.tls) refuseNonOrchestrators(app.server as unknown as TlsServer, app.log);
   // TypeBox validation: bodies are checked as sent (no type coercion), query strings converted
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
@@ -227,6 +229,27 @@ export async function startExecutor(
 
 function noTask(id: string) {
   return { code: 404, message: `no task ${JSON.stringify(id)} on this executor` };
+}
+
+/** The extended key usage that makes a certificate a TLS client's (the orchestrator's). */
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+/**
+ * Only the orchestrator's role may call an executor: its client certificate must name the
+ * clientAuth extended key usage. OpenSSL already refuses, in the handshake, a certificate
+ * whose extended key usage lacks clientAuth (an executor's, from `baton certs`); this also
+ * refuses one without the extension at all, which OpenSSL lets play any role.
+ */
+function refuseNonOrchestrators(server: TlsServer, log: FastifyBaseLogger): void {
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const usage = socket.getPeerX509Certificate()?.keyUsage;
+    if (usage?.includes(CLIENT_AUTH)) return;
+    log.warn(
+      { subject: socket.getPeerX509Certificate()?.subject, remote: socket.remoteAddress },
+      'refused a client certificate without the clientAuth extended key usage (not an orchestrator)',
+    );
+    socket.destroy();
+  });
 }
 
 /** Bad configuration fails at start-up with the option at fault, never on a request. */
