@@ -17,7 +17,9 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
 } from 'fastify';
+import { Agent } from 'undici';
 import { drivers } from './drivers/index.ts';
+import { guardedLookup, HttpAllowlist } from './http-allow.ts';
 import { ErrorSchema, NodeBody, Ping, TaskParams, TaskStatusSchema, WaitQuery } from './schemas.ts';
 import { posixSpawn, spawnerFor } from './spawn.ts';
 import { parseSshConfig } from './ssh-config.ts';
@@ -58,6 +60,11 @@ export interface ExecutorOptions {
    * task-env.ts: names, or `PREFIX*`
    */
   taskEnv?: readonly string[];
+  /**
+   * hosts the http engine may call, `HOST[:PORT]` with `*.domain` or `*` (none by default);
+   * link-local and metadata addresses never (http-allow.ts)
+   */
+  httpAllow?: readonly string[];
   /** drivers by engine name; the built-in ones by default (benchmarks wrap them to time) */
   drivers?: ReadonlyMap<string, Driver>;
 }
@@ -88,6 +95,9 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     `local programs start with ${spawner === 'posix' ? 'posix_spawn' : "Node's child_process"}`,
   );
   const engines = options.drivers ?? drivers;
+  // connections of the http engine go only to addresses checked when their name resolved
+  const httpDispatcher = new Agent({ connect: { lookup: guardedLookup() } });
+  app.addHook('onClose', () => httpDispatcher.close());
   const service = new TaskService({
     store,
     drivers: engines,
@@ -97,6 +107,7 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     killGraceMs: options.killGraceMs ?? 5000,
     spawn: spawnerFor(spawner),
     env: taskEnvironment(process.env, options.taskEnv),
+    http: { allowlist: httpAllowlist(options), dispatcher: httpDispatcher },
     logger: app.log,
   });
   // preClose runs before the server stops taking requests: long polls get their answer
@@ -252,6 +263,14 @@ function refuseNonOrchestrators(server: TlsServer, log: FastifyBaseLogger): void
   });
 }
 
+function httpAllowlist(options: ExecutorOptions): HttpAllowlist {
+  try {
+    return new HttpAllowlist(options.httpAllow ?? []);
+  } catch (err) {
+    throw new Error(`executor ${options.name}: ${(err as Error).message}`);
+  }
+}
+
 /** Bad configuration fails at start-up with the option at fault, never on a request. */
 function checkOptions(options: ExecutorOptions): void {
   if (!statSync(options.artifactRoot, { throwIfNoEntry: false })?.isDirectory()) {
@@ -270,6 +289,7 @@ function checkOptions(options: ExecutorOptions): void {
   if (c !== undefined && (!Number.isInteger(c) || c < 1)) {
     throw new Error(`executor ${options.name}: concurrency must be a positive integer, got ${c}`);
   }
+  httpAllowlist(options);
   if (options.tls === undefined) {
     throw new Error(`executor ${options.name}: tls must be given (or null for plain HTTP)`);
   }

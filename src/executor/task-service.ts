@@ -20,7 +20,7 @@ import { LogBuffer } from './log-buffer.ts';
 import { killTaskProcesses } from './orphans.ts';
 import type { Spawner } from './spawn.ts';
 import { type TaskRecord, type TaskStore, taskStatus } from './task-store.ts';
-import type { Driver, TaskResult, TaskStatus } from './types.ts';
+import type { Driver, HttpPolicy, TaskResult, TaskStatus } from './types.ts';
 
 export interface TaskServiceOptions {
   store: TaskStore;
@@ -32,6 +32,8 @@ export interface TaskServiceOptions {
   spawn: Spawner;
   /** the environment local programs start with (task-env.ts) */
   env: Readonly<Record<string, string>>;
+  /** where the http engine may connect */
+  http: HttpPolicy;
   logger: FastifyBaseLogger;
 }
 
@@ -274,6 +276,7 @@ export class TaskService {
         killGraceMs: this.#o.killGraceMs,
         spawn: this.#o.spawn,
         env: this.#o.env,
+        http: this.#o.http,
       });
     } catch (err) {
       if (!signal.aborted)

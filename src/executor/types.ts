@@ -3,7 +3,10 @@
  * This module has no runtime dependencies so the orchestrator can import the client without
  * pulling in Fastify or the drivers.
  */
+
+import type { Dispatcher } from 'undici';
 import type { GorchNode } from '../graph/model.ts';
+import type { HttpAllowlist } from './http-allow.ts';
 import type { Spawner } from './spawn.ts';
 
 /** What `GET /v1/tasks/{id}` answers. Times are ISO 8601 strings, `null` until they happen. */
@@ -40,6 +43,14 @@ export interface TaskContext {
   env: Readonly<Record<string, string>>;
   /** how long a process group gets between SIGTERM and SIGKILL */
   killGraceMs: number;
+  /** where the http engine may connect, and the connections that check addresses */
+  http: HttpPolicy;
+}
+
+export interface HttpPolicy {
+  allowlist: HttpAllowlist;
+  /** connects only to checked addresses (http-allow.ts guardedLookup) */
+  dispatcher: Dispatcher;
 }
 
 /**

@@ -153,3 +153,27 @@ describe('baton executor --plain-http', () => {
     assert.match(res.stderr, /artifact root .*nowhere is not a directory/);
   });
 });
+
+describe('baton executor --http-allow', () => {
+  it('refuses a bad pattern at start-up, naming it', async () => {
+    const res = await baton([
+      'executor',
+      '--plain-http',
+      '--port',
+      '0',
+      '--data',
+      join(dir.path, 'data'),
+      '--artifacts',
+      dir.path,
+      '--http-allow',
+      'api.example.com:443',
+      '--http-allow',
+      'a.*.com',
+    ]);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(
+      res.stderr,
+      /http allowlist\[1\]: expected HOST or HOST:PORT \(a name, an IP, \[IPv6\], \*\.domain or \*\), got "a\.\*\.com"/,
+    );
+  });
+});

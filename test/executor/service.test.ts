@@ -1,4 +1,5 @@
 /** The executor service's HTTP contract: validation, idempotency, restarts, long polls, queueing. */
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -6,8 +7,10 @@ import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { Agent } from 'undici';
 import { createExecutorClient, ExecutorError } from '../../src/executor/client.ts';
 import { drivers } from '../../src/executor/drivers/index.ts';
+import { HttpAllowlist } from '../../src/executor/http-allow.ts';
 import { startExecutor } from '../../src/executor/server.ts';
 import { spawnerFor } from '../../src/executor/spawn.ts';
 import { taskEnvironment } from '../../src/executor/task-env.ts';
@@ -322,6 +325,7 @@ function serviceOn(t: TestContext, store: TaskStore, artifactRoot: string): Task
     killGraceMs: 1000,
     spawn: spawnerFor(undefined),
     env: taskEnvironment(process.env),
+    http: { allowlist: new HttpAllowlist([]), dispatcher: new Agent() },
     logger: pino({ enabled: false }),
   });
   t.after(async () => {

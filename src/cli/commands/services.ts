@@ -328,6 +328,12 @@ export function registerServiceCommands(cli: Command): void {
             'TZ and TMPDIR otherwise',
           (value: string, previous: string[] = []) => [...previous, taskEnvName(value)],
         )
+        .option(
+          '--http-allow <host[:port]>',
+          'a host the http engine may call (repeatable; *.example.com for its subdomains, * for ' +
+            'any); none by default, link-local and cloud metadata addresses never',
+          (value: string, previous: string[] = []) => [...previous, value],
+        )
         .option('--plain-http', 'serve plain HTTP without TLS (loopback only, see below)')
         .option(
           '--insecure-plain-http-on-network',
@@ -357,6 +363,7 @@ export function registerServiceCommands(cli: Command): void {
       concurrency: flags.concurrency,
       spawner: flags.spawner,
       taskEnv: flags.taskEnv,
+      httpAllow: flags.httpAllow,
       tls,
       logger,
     });
