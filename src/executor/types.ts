@@ -43,6 +43,11 @@ export interface TaskContext {
   env: Readonly<Record<string, string>>;
   /** how long a process group gets between SIGTERM and SIGKILL */
   killGraceMs: number;
+  /**
+   * where a local program's wrapper writes its exit status, which outlives the executor
+   * (see drivers/process.ts and TaskService's start-up)
+   */
+  exitFile: string;
   /** where the http engine may connect, and the connections that check addresses */
   http: HttpPolicy;
 }
