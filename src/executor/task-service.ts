@@ -117,7 +117,9 @@ export class TaskService {
       logger.warn({ pids: killed }, 'killed task processes left running by a crash');
     const now = Date.now();
     for (const id of running) {
-      const code = killedTasks.has(id) ? undefined : this.#recordedExit(id);
+      // read after the kill: a wrapper found alive may have been writing it; a recorded exit
+      // stands even when daemons the program left were killed
+      const code = this.#recordedExit(id);
       const end =
         code === 0
           ? { state: State.success, exitCode: 0, error: null, log: LOST_LOG }
