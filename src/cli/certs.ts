@@ -1,7 +1,9 @@
 /**
  * `baton certs`: a demo CA and the two certificates mutual TLS between orchestrator and
- * executors needs (DESIGN §4). Both leaf certificates carry serverAuth and clientAuth, so
- * either side can play either role, and SANs for the given hosts (IP SANs for addresses).
+ * executors needs. Each leaf certificate is good for its role only: the orchestrator's carries
+ * the clientAuth extended key usage, the executor's serverAuth, so an executor's certificate
+ * (which sits on every executor host) cannot call another executor as if it were the
+ * orchestrator. Both have SANs for the given hosts (IP SANs for addresses).
  * They are valid for ten years: this is for demos and labs, where an expiring certificate
  * is only a surprise; production should use its own PKI and short lifetimes.
  *
@@ -12,7 +14,7 @@
  * to issue certificates for other hosts.
  */
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -104,7 +106,7 @@ export async function writeCerts(
         '-extfile',
         config,
         '-extensions',
-        'leaf_ext',
+        `${role}_ext`,
         '-out',
         cert,
       ]);
@@ -114,6 +116,22 @@ export async function writeCerts(
     await rm(tmp, { recursive: true, force: true });
   }
 }
+
+/**
+ * Whether the certificates in `dir` are role-specific (an older `baton certs` gave both
+ * certificates both roles, which executors now refuse as a client's): the demo makes new ones
+ * otherwise.
+ */
+export function roleSpecific(dir: string): boolean {
+  try {
+    const usage = new X509Certificate(readFileSync(path.join(dir, 'orchestrator.pem'))).keyUsage;
+    return usage !== undefined && !usage.includes(SERVER_AUTH);
+  } catch {
+    return false;
+  }
+}
+
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 
 /** Reads what `role` needs from a directory written by writeCerts. */
 export function loadTls(dir: string, role: TlsRole): TlsFiles {
@@ -171,10 +189,17 @@ CN = baton
 basicConstraints = critical, CA:TRUE, pathlen:0
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
-[leaf_ext]
+[orchestrator_ext]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
+extendedKeyUsage = clientAuth
+subjectAltName = ${subjectAltName}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[executor_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
 subjectAltName = ${subjectAltName}
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startExecutor } from '../executor/server.ts';
-import { loadTls, writeCerts } from './certs.ts';
+import { loadTls, roleSpecific, writeCerts } from './certs.ts';
 import { BatonClient } from './client.ts';
 import { readDocumentText } from './documents.ts';
 import { createLogger } from './logger.ts';
@@ -22,7 +22,7 @@ export async function demoCommand(opts: { port: number; data: string }): Promise
   const err = (line: string) => process.stderr.write(`${line}\n`);
   const logger = createLogger({ level: 'warn' });
   const certs = join(opts.data, 'certs');
-  if (!existsSync(join(certs, 'ca.pem'))) await writeCerts(certs);
+  if (!existsSync(join(certs, 'ca.pem')) || !roleSpecific(certs)) await writeCerts(certs);
   const executor = await startExecutor({
     host: '127.0.0.1',
     port: 0,

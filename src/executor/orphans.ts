@@ -46,20 +46,24 @@ function pids(): number[] {
 /**
  * SIGKILLs every process (and the process group of every group leader) whose environment
  * names one of `taskIds`. Scans again while it finds some, since a dying tree may fork.
- * Returns the pids killed.
+ * Returns the pids killed; `onKill` learns which task each belonged to.
  */
-export function killTaskProcesses(taskIds: ReadonlySet<string>): number[] {
+export function killTaskProcesses(
+  taskIds: ReadonlySet<string>,
+  onKill?: (pid: number, taskId: string) => void,
+): number[] {
   const killed = new Set<number>();
   if (taskIds.size === 0) return [];
   for (let pass = 0; pass < 5; pass++) {
     // a process killed in an earlier pass may not have died yet: only new ones count
-    const found = pids().filter((pid) => {
-      if (killed.has(pid)) return false;
+    const found = pids().flatMap((pid) => {
+      if (killed.has(pid)) return [];
       const id = taskIdOf(pid);
-      return id !== undefined && taskIds.has(id);
+      return id !== undefined && taskIds.has(id) ? [[pid, id] as const] : [];
     });
     if (found.length === 0) break;
-    for (const pid of found) {
+    for (const [pid, id] of found) {
+      onKill?.(pid, id);
       for (const target of [-pid, pid]) {
         try {
           process.kill(target, 'SIGKILL'); // -pid: its group, when it leads one

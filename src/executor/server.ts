@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -16,10 +17,13 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
 } from 'fastify';
+import { Agent } from 'undici';
 import { drivers } from './drivers/index.ts';
+import { guardedLookup, HttpAllowlist } from './http-allow.ts';
 import { ErrorSchema, NodeBody, Ping, TaskParams, TaskStatusSchema, WaitQuery } from './schemas.ts';
 import { posixSpawn, spawnerFor } from './spawn.ts';
 import { parseSshConfig } from './ssh-config.ts';
+import { taskEnvironment } from './task-env.ts';
 import { TaskService } from './task-service.ts';
 import { TaskStore } from './task-store.ts';
 import type { Driver } from './types.ts';
@@ -51,6 +55,16 @@ export interface ExecutorOptions {
    * `node` (child_process, the fallback elsewhere); see spawn.ts
    */
   spawner?: 'posix' | 'node';
+  /**
+   * variables of the executor's environment tasks' programs inherit beyond the allowlist of
+   * task-env.ts: names, or `PREFIX*`
+   */
+  taskEnv?: readonly string[];
+  /**
+   * hosts the http engine may call, `HOST[:PORT]` with `*.domain` or `*` (none by default);
+   * link-local and metadata addresses never (http-allow.ts)
+   */
+  httpAllow?: readonly string[];
   /** drivers by engine name; the built-in ones by default (benchmarks wrap them to time) */
   drivers?: ReadonlyMap<string, Driver>;
 }
@@ -68,6 +82,7 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     https: options.tls && { ...options.tls, requestCert: true, rejectUnauthorized: true },
   } as FastifyHttpOptions<Server>;
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>();
+  if (options.tls) refuseNonOrchestrators(app.server as unknown as TlsServer, app.log);
   // TypeBox validation: bodies are checked as sent (no type coercion), query strings converted
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
@@ -80,6 +95,9 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     `local programs start with ${spawner === 'posix' ? 'posix_spawn' : "Node's child_process"}`,
   );
   const engines = options.drivers ?? drivers;
+  // connections of the http engine go only to addresses checked when their name resolved
+  const httpDispatcher = new Agent({ connect: { lookup: guardedLookup() } });
+  app.addHook('onClose', () => httpDispatcher.close());
   const service = new TaskService({
     store,
     drivers: engines,
@@ -88,6 +106,8 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     concurrency: options.concurrency ?? Math.max(2, 2 * os.availableParallelism()),
     killGraceMs: options.killGraceMs ?? 5000,
     spawn: spawnerFor(spawner),
+    env: taskEnvironment(process.env, options.taskEnv),
+    http: { allowlist: httpAllowlist(options), dispatcher: httpDispatcher },
     logger: app.log,
   });
   // preClose runs before the server stops taking requests: long polls get their answer
@@ -222,6 +242,35 @@ function noTask(id: string) {
   return { code: 404, message: `no task ${JSON.stringify(id)} on this executor` };
 }
 
+/** The extended key usage that makes a certificate a TLS client's (the orchestrator's). */
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+/**
+ * Only the orchestrator's role may call an executor: its client certificate must name the
+ * clientAuth extended key usage. OpenSSL already refuses, in the handshake, a certificate
+ * whose extended key usage lacks clientAuth (an executor's, from `baton certs`); this also
+ * refuses one without the extension at all, which OpenSSL lets play any role.
+ */
+function refuseNonOrchestrators(server: TlsServer, log: FastifyBaseLogger): void {
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const usage = socket.getPeerX509Certificate()?.keyUsage;
+    if (usage?.includes(CLIENT_AUTH)) return;
+    log.warn(
+      { subject: socket.getPeerX509Certificate()?.subject, remote: socket.remoteAddress },
+      'refused a client certificate without the clientAuth extended key usage (not an orchestrator)',
+    );
+    socket.destroy();
+  });
+}
+
+function httpAllowlist(options: ExecutorOptions): HttpAllowlist {
+  try {
+    return new HttpAllowlist(options.httpAllow ?? []);
+  } catch (err) {
+    throw new Error(`executor ${options.name}: ${(err as Error).message}`);
+  }
+}
+
 /** Bad configuration fails at start-up with the option at fault, never on a request. */
 function checkOptions(options: ExecutorOptions): void {
   if (!statSync(options.artifactRoot, { throwIfNoEntry: false })?.isDirectory()) {
@@ -240,6 +289,7 @@ function checkOptions(options: ExecutorOptions): void {
   if (c !== undefined && (!Number.isInteger(c) || c < 1)) {
     throw new Error(`executor ${options.name}: concurrency must be a positive integer, got ${c}`);
   }
+  httpAllowlist(options);
   if (options.tls === undefined) {
     throw new Error(`executor ${options.name}: tls must be given (or null for plain HTTP)`);
   }

@@ -13,6 +13,9 @@
  * resolves, so a long poll answers the moment the task ends.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GorchNode } from '../graph/model.ts';
 import { isFinal, State } from '../graph/states.ts';
@@ -20,7 +23,7 @@ import { LogBuffer } from './log-buffer.ts';
 import { killTaskProcesses } from './orphans.ts';
 import type { Spawner } from './spawn.ts';
 import { type TaskRecord, type TaskStore, taskStatus } from './task-store.ts';
-import type { Driver, TaskResult, TaskStatus } from './types.ts';
+import type { Driver, HttpPolicy, TaskResult, TaskStatus } from './types.ts';
 
 export interface TaskServiceOptions {
   store: TaskStore;
@@ -30,6 +33,10 @@ export interface TaskServiceOptions {
   concurrency: number;
   killGraceMs: number;
   spawn: Spawner;
+  /** the environment local programs start with (task-env.ts) */
+  env: Readonly<Record<string, string>>;
+  /** where the http engine may connect */
+  http: HttpPolicy;
   logger: FastifyBaseLogger;
 }
 
@@ -51,7 +58,20 @@ export type SubmitResult =
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Engines whose programs run under the exit-file wrapper (drivers/process.ts). */
+const LOCAL_ENGINES = new Set(['shell', 'ansible']);
+
 export const RESTARTED_ERROR = 'executor restarted while the task was running';
+
+/** A task whose end nobody saw: not a failure known to have happened. */
+export const UNKNOWN_OUTCOME_ERROR =
+  'outcome unknown: the executor restarted while the task was running and no exit status ' +
+  'was recorded; it may have completed';
+
+/** The log of a task whose end only its exit file tells. */
+const LOST_LOG =
+  '(the executor restarted while this task ran: its log and outputs were lost; its exit ' +
+  'status was recorded by its wrapper)\n';
 
 export class TaskService {
   readonly #o: TaskServiceOptions;
@@ -64,24 +84,78 @@ export class TaskService {
   /** long polls by task; woken with the final status, or with nothing (timeout, shutdown) */
   readonly #waiters = new Map<string, Set<(status?: TaskStatus) => void>>();
   #closing = false;
+  /** exit files of running tasks' local programs, by task id */
+  readonly #exits: string;
 
   constructor(options: TaskServiceOptions) {
     this.#o = options;
-    // A task that was running when the executor died is marked failed. That is the honest
-    // answer: its process was orphaned or killed, its output pipe is gone, so we cannot know
-    // whether it finished or what it printed. Claiming success could hide a half-done change;
-    // running it again could do it twice, which the idempotency key promises never happens.
-    // Failure lets the orchestrator's retry policy (or a human) decide. Local programs the
-    // dead executor left running are killed first: a retry must not run beside them.
-    const killed = killTaskProcesses(new Set(options.store.runningIds()));
-    if (killed.length > 0)
-      options.logger.warn({ pids: killed }, 'killed task processes left running by a crash');
-    const failed = options.store.failRunning(RESTARTED_ERROR, Date.now());
-    if (failed > 0)
-      options.logger.warn({ failed }, 'marked tasks interrupted by a restart as failed');
+    this.#exits = path.join(options.store.dir, 'exits');
+    mkdirSync(this.#exits, { recursive: true, mode: 0o700 });
+    this.#recoverRunning();
     // Queued tasks never started, so running them now still runs them exactly once.
     this.#queue.push(...options.store.queued());
     this.#startQueued();
+  }
+
+  /**
+   * Ends the tasks a dead executor left `running`. Local programs it left running are killed
+   * first: a retry must not run beside them, and they are failures (RESTARTED_ERROR). A local
+   * program that ended while the executor was down left its exit status in its exit file
+   * (drivers/process.ts): exit 0 is a success (its log and outputs, which went to the dead
+   * executor, are lost), another a failure with that code. Without either, nobody knows how
+   * the task ended (an in-process engine, or a wrapper killed too): a failure whose error says
+   * the outcome is unknown, so that the orchestrator's retry policy or a human decides.
+   * Claiming success could hide a half-done change; running it again here could do it twice,
+   * which the idempotency key promises never happens.
+   */
+  #recoverRunning(): void {
+    const { store, logger } = this.#o;
+    const running = store.runningIds();
+    const killedTasks = new Set<string>();
+    const killed = killTaskProcesses(new Set(running), (_pid, id) => killedTasks.add(id));
+    if (killed.length > 0)
+      logger.warn({ pids: killed }, 'killed task processes left running by a crash');
+    const now = Date.now();
+    for (const id of running) {
+      // read after the kill: a wrapper found alive may have been writing it; a recorded exit
+      // stands even when daemons the program left were killed
+      const code = this.#recordedExit(id);
+      const end =
+        code === 0
+          ? { state: State.success, exitCode: 0, error: null, log: LOST_LOG }
+          : code !== undefined
+            ? {
+                state: State.failure,
+                exitCode: code,
+                error: `exited with code ${code} while the executor was down (its log was lost)`,
+                log: LOST_LOG,
+              }
+            : {
+                state: State.failure,
+                exitCode: null,
+                error: killedTasks.has(id) ? RESTARTED_ERROR : UNKNOWN_OUTCOME_ERROR,
+                log: '',
+              };
+      store.finish(id, { ...end, output: {}, stoppedAt: now });
+      logger.warn(
+        { task: id, state: end.state, error: end.error },
+        'ended a task a restart interrupted',
+      );
+    }
+    // every exit file left is of a task recorded as ended (or just handled)
+    for (const name of readdirSync(this.#exits))
+      rmSync(path.join(this.#exits, name), { force: true });
+  }
+
+  /** The exit status a task's wrapper recorded, if it recorded one. */
+  #recordedExit(id: string): number | undefined {
+    let text: string;
+    try {
+      text = readFileSync(path.join(this.#exits, id), 'utf8');
+    } catch {
+      return undefined;
+    }
+    return /^\d{1,3}\n$/.test(text) ? Number(text.trim()) : undefined;
   }
 
   get engines(): string[] {
@@ -271,6 +345,9 @@ export class TaskService {
         sshConfig: this.#o.sshConfig,
         killGraceMs: this.#o.killGraceMs,
         spawn: this.#o.spawn,
+        env: this.#o.env,
+        exitFile: path.join(this.#exits, task.id),
+        http: this.#o.http,
       });
     } catch (err) {
       if (!signal.aborted)
@@ -307,6 +384,10 @@ export class TaskService {
   ): void {
     const stoppedAt = Date.now();
     this.#o.store.finish(task.id, { ...end, stoppedAt });
+    // recorded: the exit file (when a local program wrote one) is not needed any more
+    if (LOCAL_ENGINES.has(task.node.engine)) {
+      unlink(path.join(this.#exits, task.id)).catch(() => {});
+    }
     const waiters = this.#waiters.get(task.id);
     if (waiters === undefined) return;
     // what the store now holds, built here rather than read back

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { GorchNode } from '../graph/model.ts';
 import { State } from '../graph/states.ts';
+import { makePrivate } from '../store/sqlite/conn.ts';
 import type { TaskStatus } from './types.ts';
 
 export interface TaskRecord {
@@ -83,10 +84,14 @@ export class TaskStore {
 
   readonly #walPath: string;
   #wal: FileHandle | undefined;
+  /** the data directory, which also holds the exit files of running tasks */
+  readonly dir: string;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
+    this.dir = dataDir;
     const file = path.join(dataDir, 'executor.db');
+    makePrivate(file); // task records hold nodes' args and outputs
     this.#db = new DatabaseSync(file);
     this.#walPath = `${file}-wal`;
     // WAL with synchronous=NORMAL: a commit survives a crash of this process (what idempotency
@@ -203,15 +208,6 @@ export class TaskStore {
   runningIds(): string[] {
     const rows = this.#stmt('SELECT id FROM tasks WHERE state = ?').all(State.running);
     return rows.map((r) => String(r.id));
-  }
-
-  /** Marks every task still `running` as failed; see TaskService for why. */
-  failRunning(error: string, now: number): number {
-    return Number(
-      this.#db
-        .prepare('UPDATE tasks SET state = ?, error = ?, stopped_at = ? WHERE state = ?')
-        .run(State.failure, error, now, State.running).changes,
-    );
   }
 
   /** Queued tasks, oldest first. */

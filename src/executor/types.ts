@@ -3,7 +3,10 @@
  * This module has no runtime dependencies so the orchestrator can import the client without
  * pulling in Fastify or the drivers.
  */
+
+import type { Dispatcher } from 'undici';
 import type { GorchNode } from '../graph/model.ts';
+import type { HttpAllowlist } from './http-allow.ts';
 import type { Spawner } from './spawn.ts';
 
 /** What `GET /v1/tasks/{id}` answers. Times are ISO 8601 strings, `null` until they happen. */
@@ -36,8 +39,23 @@ export interface TaskContext {
   sshConfig?: string;
   /** starts local programs (shell, ansible) */
   spawn: Spawner;
+  /** the environment local programs start with (see task-env.ts), without BATON_TASK_ID */
+  env: Readonly<Record<string, string>>;
   /** how long a process group gets between SIGTERM and SIGKILL */
   killGraceMs: number;
+  /**
+   * where a local program's wrapper writes its exit status, which outlives the executor
+   * (see drivers/process.ts and TaskService's start-up)
+   */
+  exitFile: string;
+  /** where the http engine may connect, and the connections that check addresses */
+  http: HttpPolicy;
+}
+
+export interface HttpPolicy {
+  allowlist: HttpAllowlist;
+  /** connects only to checked addresses (http-allow.ts guardedLookup) */
+  dispatcher: Dispatcher;
 }
 
 /**

@@ -1,6 +1,8 @@
 /** Mutual TLS between the client (orchestrator side) and the executor, with writeCerts' files. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,7 +49,11 @@ test('certs: files, modes, CA and leaf extensions', async () => {
   assert.ok(!leaf.ca);
   assert.ok(leaf.checkIssued(caCert));
   assert.equal(leaf.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1');
-  assert.deepEqual(leaf.keyUsage?.sort(), ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+  // each certificate has its role only: the orchestrator's is a client's (clientAuth), the
+  // executor's a server's (serverAuth)
+  assert.deepEqual(leaf.keyUsage, ['1.3.6.1.5.5.7.3.2']);
+  const executorLeaf = new X509Certificate(loadTls(ours, 'executor').cert);
+  assert.deepEqual(executorLeaf.keyUsage, ['1.3.6.1.5.5.7.3.1']);
   assert.throws(
     () => loadTls(path.join(ours, 'nowhere'), 'executor'),
     /ca\.pem is missing; create the files with `baton certs/,
@@ -94,6 +100,90 @@ test('mTLS: a client without a certificate is refused during the handshake', asy
     );
   });
   assert.match(alert.message, /certificate required|alert/i);
+});
+
+test("mTLS: an executor's certificate is refused as a client by another executor", async (t) => {
+  // both executors hold certificates of the same CA; one's must not let it (or whoever
+  // steals it from its host) submit tasks to the other
+  const first = await tlsExecutor(t);
+  const second = await tlsExecutor(t);
+  const own = loadTls(ours, 'executor');
+  const asExecutor = createExecutorClient({ url: second.url, tls: own, timeoutMs: 5000 });
+  t.after(() => asExecutor.close());
+  await assert.rejects(
+    asExecutor.submit(node({ engine: 'nil' }), freshKey()),
+    (err: ExecutorError) => {
+      assert.ok(err instanceof ExecutorError);
+      assert.match(err.message, new RegExp(`^executor ${second.url}: POST /v1/tasks`));
+      t.diagnostic(err.message);
+      return true;
+    },
+  );
+  // below HTTP: the handshake itself fails, nothing is answered
+  const { port } = new URL(second.url);
+  const refused = await new Promise<Error>((resolve) => {
+    const socket = tls.connect(
+      { host: '127.0.0.1', port: Number(port), ca: own.ca, cert: own.cert, key: own.key },
+      () => socket.write('GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n'),
+    );
+    socket.on('error', resolve);
+    socket.on('close', () => resolve(new Error('closed without an answer')));
+    socket.on('data', () => resolve(new Error('ANSWERED')));
+  });
+  assert.notEqual(refused.message, 'ANSWERED', 'an executor answered another executor');
+  t.diagnostic(refused.message);
+  // the orchestrator's certificate still works with both
+  for (const executor of [first, second]) {
+    const orchestrator = createExecutorClient({
+      url: executor.url,
+      tls: loadTls(ours, 'orchestrator'),
+    });
+    t.after(() => orchestrator.close());
+    await orchestrator.ping();
+  }
+});
+
+test('mTLS: a client certificate without any extended key usage is refused', async (t) => {
+  // OpenSSL lets a certificate without the extension play any role: an operator's PKI may
+  // issue such certificates to hosts, which must not become orchestrators by it
+  const dir = await tempDir(t);
+  const sh = (script: string) => execFileSync('sh', ['-ec', script], { cwd: dir, stdio: 'pipe' });
+  const cnf = (eku: string) =>
+    `basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\n${eku}`;
+  writeFileSync(path.join(dir, 'server.cnf'), cnf('extendedKeyUsage=serverAuth'));
+  writeFileSync(path.join(dir, 'plain.cnf'), cnf(''));
+  sh(`
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca-key.pem \
+      -out ca.pem -subj /CN=ops-ca -days 1 \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+    for leaf in server plain; do
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $leaf-key.pem \
+        -out $leaf.csr -subj /CN=$leaf
+      openssl x509 -req -in $leaf.csr -CA ca.pem -CAkey ca-key.pem -set_serial 0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' ') \
+        -days 1 -extfile $leaf.cnf -out $leaf.pem
+    done`);
+  const read = (f: string) => readFileSync(path.join(dir, f), 'utf8');
+  assert.equal(new X509Certificate(read('plain.pem')).keyUsage, undefined);
+  const executor = await startExecutor({
+    name: 'ops',
+    host: '127.0.0.1',
+    port: 0,
+    tls: { ca: read('ca.pem'), cert: read('server.pem'), key: read('server-key.pem') },
+    dataDir: await tempDir(t),
+    artifactRoot: await tempDir(t),
+  });
+  t.after(() => executor.close());
+  const client = createExecutorClient({
+    url: executor.url,
+    tls: { ca: read('ca.pem'), cert: read('plain.pem'), key: read('plain-key.pem') },
+    timeoutMs: 5000,
+  });
+  t.after(() => client.close());
+  await assert.rejects(client.submit(node({ engine: 'nil' }), freshKey()), (err: ExecutorError) => {
+    assert.ok(err instanceof ExecutorError);
+    t.diagnostic(err.message);
+    return true;
+  });
 });
 
 test('mTLS: a client certificate from another CA is refused', async (t) => {

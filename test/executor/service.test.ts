@@ -1,4 +1,5 @@
 /** The executor service's HTTP contract: validation, idempotency, restarts, long polls, queueing. */
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -6,10 +7,13 @@ import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { Agent } from 'undici';
 import { createExecutorClient, ExecutorError } from '../../src/executor/client.ts';
 import { drivers } from '../../src/executor/drivers/index.ts';
+import { HttpAllowlist } from '../../src/executor/http-allow.ts';
 import { startExecutor } from '../../src/executor/server.ts';
 import { spawnerFor } from '../../src/executor/spawn.ts';
+import { taskEnvironment } from '../../src/executor/task-env.ts';
 import { RESTARTED_ERROR, TaskService } from '../../src/executor/task-service.ts';
 import { TaskStore } from '../../src/executor/task-store.ts';
 import { State } from '../../src/graph/states.ts';
@@ -320,6 +324,8 @@ function serviceOn(t: TestContext, store: TaskStore, artifactRoot: string): Task
     concurrency: 4,
     killGraceMs: 1000,
     spawn: spawnerFor(undefined),
+    env: taskEnvironment(process.env),
+    http: { allowlist: new HttpAllowlist([]), dispatcher: new Agent() },
     logger: pino({ enabled: false }),
   });
   t.after(async () => {

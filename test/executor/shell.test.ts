@@ -193,6 +193,30 @@ for (const spawner of ['posix', 'node'] as const) {
       t.diagnostic(`rss grew by ${grown.toFixed(1)} MiB`);
     });
 
+    test('under its exit-status wrapper a program still ends as it ended', async (t) => {
+      const h = await harness(t, { spawner, killGraceMs: 30_000 });
+      const marks = await tempDir(t);
+      await writeScripts(h.root, {
+        'selfkill.sh': '#!/bin/sh\nkill -TERM $$\nsleep 5\n',
+        'exit200.sh': '#!/bin/sh\nexit 200\n',
+        // cleans up on SIGTERM: the task is only over once it has
+        'graceful.sh':
+          '#!/bin/sh\ntrap \'echo cleaned > "$1/cleaned"; exit 0\' TERM\nsleep 1000 &\necho up > "$1/up"\nwait\n',
+      });
+      const killed = await h.run(node({ engine: 'shell', artifact: 'selfkill.sh' }));
+      assert.equal(killed.error, 'killed by SIGTERM');
+      const code = await h.run(node({ engine: 'shell', artifact: 'exit200.sh' }));
+      assert.equal(code.error, 'exited with code 200');
+      const { id } = await h.client.submit(
+        node({ engine: 'shell', artifact: 'graceful.sh', args: [marks] }),
+        freshKey(),
+      );
+      await until(() => existsSync(path.join(marks, 'up')), 'graceful.sh to start');
+      // the cancel answers once the program has ended: after its clean-up, not at SIGTERM
+      assert.equal((await h.client.cancel(id)).state, State.canceled);
+      assert.equal(readFileSync(path.join(marks, 'cleaned'), 'utf8'), 'cleaned\n');
+    });
+
     test('an artifact that is not executable fails with the reason', async (t) => {
       const h = await harness(t, { spawner });
       await writeFile(path.join(h.root, 'plain.sh'), '#!/bin/sh\necho hi\n');

@@ -5,6 +5,8 @@
  *     with `retries` the run succeeds and no task finishes twice; restarted without retries
  *     the tasks fail with "executor restarted while the task was running"; never restarted,
  *     they fail with "connection refused" once the orchestrator gives up waiting (60 s);
+ *     restarted only once its tasks ended, their success (recorded by each program's
+ *     wrapper) stands and nothing runs again;
  *   - executors that hang or answer garbage: every node fails within a bound set by
  *     src/executor/client.ts (30 s for an answer, 10 s to connect, a long poll 30 s + 30 s,
  *     retried for 60 s) and independent nodes go on; an executor dripping its answer one byte
@@ -70,6 +72,14 @@ describe('executor SIGKILLed mid-task', () => {
       }).catch((err: Error) => failures.push(`round ${round}: ${err.message}`));
     }
     assert.deepEqual(failures, []);
+  });
+
+  it('restarted after its tasks ended: their recorded success stands, nothing runs again', async (t) => {
+    await executorKilledMidTask(t, {
+      tasks: 12,
+      restartAfterTasksEnd: true,
+      finishMs: 60_000,
+    });
   });
 
   it('restarted, without retries: the tasks fail clearly, the rest goes on', async (t) => {

@@ -1,6 +1,7 @@
 /**
  * Smoke version of the fault suite (`*.fault.ts`) for `npm test`: the executor process
- * SIGKILLed mid-task and restarted (the run succeeds with retries), an executor that never
+ * SIGKILLed mid-task and restarted (the run succeeds with retries; tasks that ended during the
+ * outage keep their recorded success), an executor that never
  * answers (a node timeout and a cancel still end its nodes at once) or answers garbage (the
  * node fails at once), a full disk under SQLite, and clock jumps. The PostgreSQL restart runs
  * only in `npm run test:faults`: it restarts the server every other test shares.
@@ -26,6 +27,15 @@ describe('fault smoke', () => {
       taskSeconds: 2,
       restartAfterMs: 200,
       retries: { count: 2, backoff_s: 0.1 },
+      finishMs: 30_000,
+    });
+  });
+
+  it('executor SIGKILLed mid-task, restarted after its tasks ended: they succeeded', async (t) => {
+    await executorKilledMidTask(t, {
+      tasks: 3,
+      taskSeconds: 2,
+      restartAfterTasksEnd: true,
       finishMs: 30_000,
     });
   });

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../../executor/server.ts';
+import { TASK_ENV_PATTERN } from '../../executor/task-env.ts';
 import { type Config, ConfigError, normalizeExecutorUrl } from '../config.ts';
 import { UsageError } from '../documents.ts';
 import type { ExecutorConfig, ServerOptions } from '../server.ts';
@@ -52,6 +53,16 @@ interface ServeFlags extends ConfigFlags {
   pool?: Record<string, number>;
   maxPerExecutor?: number;
   maxPerTarget?: number;
+}
+
+/** `--task-env NAME` or `--task-env PREFIX*`. */
+function taskEnvName(value: string): string {
+  if (!TASK_ENV_PATTERN.test(value)) {
+    throw new InvalidArgumentError(
+      `expected a variable name or PREFIX*, e.g. HTTPS_PROXY or AWS_*, got "${value}"`,
+    );
+  }
+  return value;
 }
 
 /** `--pool NAME=SLOTS`, repeatable. */
@@ -143,6 +154,24 @@ interface ExecutorFlags extends ConfigFlags {
   spawner?: 'posix' | 'node';
   tls?: string;
   plainHttp?: boolean;
+  insecurePlainHttpOnNetwork?: boolean;
+  httpAllow?: string[];
+  taskEnv?: string[];
+}
+
+/**
+ * Plain HTTP beyond loopback lets anyone who reaches the port run programs as the executor:
+ * refused, as `serve` refuses an open API, unless the operator says so in the flag's name.
+ */
+async function checkPlainHttp(flags: ExecutorFlags, host: string): Promise<void> {
+  if (flags.insecurePlainHttpOnNetwork) return;
+  const { isLoopback } = await import('../../api/auth.ts');
+  if (isLoopback(host)) return;
+  throw new UsageError(
+    `executor: refusing to serve plain HTTP on ${host}: anyone who can reach it could run ` +
+      'programs as this executor. Use mutual TLS (--tls DIR, see `baton certs`), listen on ' +
+      '127.0.0.1, or, on a network you trust completely, pass --insecure-plain-http-on-network',
+  );
 }
 
 async function executorTls(flags: ExecutorFlags, cfg: Config): Promise<TlsMaterial | null> {
@@ -320,7 +349,24 @@ export function registerServiceCommands(cli: Command): void {
           '--tls <dir>',
           'certificates from `baton certs`: require client certificates (env BATON_TLS)',
         )
-        .option('--plain-http', 'serve plain HTTP without TLS (only on a trusted network)'),
+        .option(
+          '--task-env <name>',
+          "pass this variable of the executor's environment to tasks (repeatable, PREFIX* for " +
+            'a family); they get only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, ' +
+            'TZ and TMPDIR otherwise',
+          (value: string, previous: string[] = []) => [...previous, taskEnvName(value)],
+        )
+        .option(
+          '--http-allow <host[:port]>',
+          'a host the http engine may call (repeatable; *.example.com for its subdomains, * for ' +
+            'any); none by default, link-local and cloud metadata addresses never',
+          (value: string, previous: string[] = []) => [...previous, value],
+        )
+        .option('--plain-http', 'serve plain HTTP without TLS (loopback only, see below)')
+        .option(
+          '--insecure-plain-http-on-network',
+          'allow --plain-http on a non-loopback --host: anyone who reaches it can run tasks',
+        ),
     ),
     'baton certs --out ./certs',
     'baton executor --tls ./certs --artifacts examples/artifacts',
@@ -328,13 +374,15 @@ export function registerServiceCommands(cli: Command): void {
   ).action(async (flags: ExecutorFlags) => {
     const cfg = config(flags);
     const tls = await executorTls(flags, cfg);
+    const host = flags.host ?? cfg.host ?? '127.0.0.1';
+    if (tls === null) await checkPlainHttp(flags, host);
     const [{ startExecutor }, { createLogger }] = await Promise.all([
       import('../../executor/server.ts'),
       import('../logger.ts'),
     ]);
     const logger = createLogger({ level: cfg.logLevel ?? 'info', hooks: cfg.logHooks });
     const executor = await startExecutor({
-      host: flags.host ?? cfg.host ?? '127.0.0.1',
+      host,
       port: flags.port ?? cfg.port ?? 8585,
       name: flags.name,
       dataDir: flags.data ?? cfg.data ?? 'executor-data',
@@ -342,6 +390,8 @@ export function registerServiceCommands(cli: Command): void {
       sshConfig: flags.sshConfig ?? cfg.sshConfig,
       concurrency: flags.concurrency,
       spawner: flags.spawner,
+      taskEnv: flags.taskEnv,
+      httpAllow: flags.httpAllow,
       tls,
       logger,
     });

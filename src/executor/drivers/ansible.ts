@@ -14,10 +14,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { ArtifactError, resolveArtifact } from '../artifacts.ts';
 import { type LineParser, parseKeyValue } from '../outputs.ts';
+import { allowedEnv } from '../task-env.ts';
 import type { Driver, TaskContext, TaskResult } from '../types.ts';
 import { runProcess } from './process.ts';
 import { refused } from './shell.ts';
 import { shellQuote } from './ssh.ts';
+
+/** ANSIBLE_* of the executor's environment, which ansible-playbook gets beside task-env.ts's. */
+const ansibleSettings = allowedEnv(process.env, ['ANSIBLE_*']);
 
 const LOCAL_TARGETS = new Set(['localhost', 'local', '127.0.0.1']);
 const DEBUG_MSG = /^\s*"msg":\s*("(?:[^"\\]|\\.)*")\s*,?$/;
@@ -61,7 +65,9 @@ export const ansibleDriver: Driver = {
         args,
         cwd: task.artifactRoot,
         env: {
-          ...process.env,
+          ...task.env,
+          // the operator's ansible settings (ANSIBLE_CONFIG, ...) are the tool's, not secrets
+          ...ansibleSettings,
           ANSIBLE_HOST_KEY_CHECKING: 'False',
           ANSIBLE_NOCOLOR: '1',
           ANSIBLE_FORCE_COLOR: '0',

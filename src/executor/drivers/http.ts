@@ -4,11 +4,33 @@
  * keys that are declared outputs fill them (non-string values as JSON text); any other
  * status fails with the status and the start of the body. The answer goes to the task log,
  * bounded like every log; bodies over 1 MiB are not parsed for outputs.
+ *
+ * Only hosts of the executor's allowlist are called, never link-local or metadata addresses
+ * (http-allow.ts); redirects are followed by hand so that every hop is checked too.
  */
+import { fetch, Headers, type Response as UndiciResponse } from 'undici';
+import { forbiddenAddress, forbiddenName, normalHost, refusedAddress } from '../http-allow.ts';
 import type { Driver, TaskContext, TaskResult } from '../types.ts';
 
 const MAX_PARSED_BODY = 1024 * 1024;
 const SNIPPET = 300;
+const MAX_REDIRECTS = 10;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Why the engine may not call `url`, or undefined when it may. */
+function refusal(url: URL, task: TaskContext): string | undefined {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `http: only http and https URLs are allowed, got ${url.protocol}`;
+  }
+  const host = normalHost(url.hostname);
+  if (forbiddenAddress(host) || forbiddenName(host)) return refusedAddress(host, host);
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  if (!task.http.allowlist.allows(host, port)) {
+    const shown = url.port === '' ? host : `${url.hostname}:${url.port}`;
+    return `http engine: host ${shown} is not in the executor's allowlist (--http-allow)`;
+  }
+  return undefined;
+}
 
 export const httpDriver: Driver = {
   async run(task: TaskContext): Promise<TaskResult> {
@@ -21,9 +43,8 @@ export const httpDriver: Driver = {
         `http: artifact must be an absolute http(s) URL, got ${JSON.stringify(task.node.artifact)}`,
       );
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return fail(`http: only http and https URLs are allowed, got ${url.protocol}`);
-    }
+    const refused = refusal(url, task);
+    if (refused !== undefined) return fail(refused);
     let method = 'GET';
     let body: string | undefined;
     const headers = new Headers();
@@ -50,13 +71,42 @@ export const httpDriver: Driver = {
     let statusText: string;
     let text: string;
     try {
-      const res = await fetch(url, {
+      let res = await fetch(url, {
         method,
         headers,
         body,
         signal: task.signal,
-        redirect: 'follow',
+        redirect: 'manual',
+        dispatcher: task.http.dispatcher,
       });
+      for (let hops = 0; REDIRECTS.has(res.status); hops++) {
+        const location = res.headers.get('location');
+        if (location === null) break;
+        await res.body?.cancel();
+        if (hops === MAX_REDIRECTS) return fail(`http ${method} ${url.href}: too many redirects`);
+        const next = new URL(location, url);
+        const refused = refusal(next, task);
+        if (refused !== undefined)
+          return fail(`http ${method} ${url.href}: redirected: ${refused}`);
+        // as browsers do: 303, and 301/302 after a POST, go on with a GET without the body
+        if (
+          res.status === 303 ||
+          ((res.status === 301 || res.status === 302) && method === 'POST')
+        ) {
+          method = 'GET';
+          body = undefined;
+          headers.delete('content-type');
+        }
+        url = next;
+        res = await fetch(url, {
+          method,
+          headers,
+          body,
+          signal: task.signal,
+          redirect: 'manual',
+          dispatcher: task.http.dispatcher,
+        });
+      }
       status = res.status;
       statusText = res.statusText;
       text = await readBounded(res, task);
@@ -76,7 +126,7 @@ export const httpDriver: Driver = {
 };
 
 /** Reads the body into the task log; returns at most MAX_PARSED_BODY characters of it. */
-async function readBounded(res: Response, task: TaskContext): Promise<string> {
+async function readBounded(res: UndiciResponse, task: TaskContext): Promise<string> {
   if (res.body === null) return '';
   const kept: Buffer[] = [];
   let keptBytes = 0;

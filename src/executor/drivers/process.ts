@@ -4,7 +4,15 @@
  * everything it started: SIGTERM to the group, SIGKILL once the leader has exited or the
  * grace period has passed. A task that ends normally keeps the daemons it started. Each
  * program gets BATON_TASK_ID, by which a restarted executor finds what a crash left running.
+ *
+ * The program runs under a small `/bin/sh` wrapper (WRAPPER) that writes its exit status to
+ * the task's exit file when it ends: if the executor dies meanwhile, the wrapper lives on with
+ * the program (its own session), and the restarted executor reads there whether the task
+ * succeeded (task-service.ts). The program is found (PATH) and checked executable here
+ * first, so a missing or non-executable program still fails with its errno.
  */
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { TASK_ID_VARIABLE } from '../orphans.ts';
 import { type LineParser, OutputCollector } from '../outputs.ts';
@@ -16,23 +24,60 @@ export interface ProcessSpec extends SpawnSpec {
   parse?: LineParser;
 }
 
-/**
- * The executor's environment as it started, which programs inherit: a copy, since reading
- * process.env costs about 50 µs a task and the executor never changes it.
- */
-const executorEnv = { ...process.env };
-
 /** After the leader exits, how long orphans holding stdout/stderr may delay the result. */
 const PIPE_DRAIN_MS = 1000;
+
+/**
+ * `sh -c WRAPPER EXIT_FILE PROGRAM ARGS...`: runs the program, writes its status ($? : 128+N
+ * when killed by signal N) to EXIT_FILE, and ends the same way the program did, re-raising the
+ * signals that do not dump core, so the executor still reports "killed by SIGTERM". The
+ * traps keep the wrapper alive while the program handles a SIGTERM sent to the whole group
+ * (a trapped signal waits for the foreground program; the program, by exec, gets the default
+ * action back). The shell's own stderr goes to /dev/null, where its "Terminated" notes about
+ * the program go; the program gets the real one (a subshell that execs, so that the shell
+ * waits outside the program's redirection: dash prints those notes inside it).
+ */
+const WRAPPER = `exec 3>&2 2>/dev/null
+trap : HUP INT TERM
+(exec "$@" 2>&3 3>&-)
+s=$?
+echo $s > "$0"
+case $s in 129|130|137|141|142|143) trap - HUP INT TERM; kill -$((s - 128)) $$;; esac
+exit $s`;
+
+/** The program's path (searched in PATH when it has no slash), or an error like spawn's. */
+function executable(command: string, cwd: string, pathVar: string | undefined): string {
+  const candidates = command.includes('/')
+    ? [path.resolve(cwd, command)]
+    : (pathVar ?? '/usr/local/bin:/usr/bin:/bin')
+        .split(':')
+        .map((dir) => path.resolve(cwd, dir || '.', command));
+  let code = 'ENOENT';
+  for (const file of candidates) {
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+      code = 'EACCES';
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') code = 'EACCES';
+    }
+  }
+  throw Object.assign(new Error(`spawn ${command} ${code}`), { code });
+}
 
 export async function runProcess(task: TaskContext, spec: ProcessSpec): Promise<TaskResult> {
   let child: Spawned;
   try {
+    // the allowlisted environment (task-env.ts), never the executor's whole one
+    const env: NodeJS.ProcessEnv = { ...(spec.env ?? task.env), [TASK_ID_VARIABLE]: task.taskId };
+    const program = executable(spec.command, spec.cwd, env.PATH);
+    const nul = spec.args.findIndex((a) => a.includes('\0'));
+    if (nul !== -1) throw new TypeError(`args[${nul}] must not contain NUL bytes`);
     child = await task.spawn({
-      command: spec.command,
-      args: spec.args,
+      command: '/bin/sh',
+      args: ['-c', WRAPPER, task.exitFile, program, ...spec.args],
       cwd: spec.cwd,
-      env: { ...(spec.env ?? executorEnv), [TASK_ID_VARIABLE]: task.taskId },
+      env,
     });
   } catch (err) {
     // ENOENT, EACCES, a NUL byte in an argument: nothing started
