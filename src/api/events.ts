@@ -3,7 +3,7 @@
  * (its state and every node's), then one `state` event per change, and the stream ends after
  * the run's final state. Subscribing happens before the snapshot is read, so no change falls
  * between the two (a change may appear in both, which is harmless: states are idempotent).
- * An event's `error` is scrubbed of its node's secret values (secrets.ts).
+ * An event's `error` is scrubbed of the run's secret values (secrets.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -70,9 +70,9 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, { st
         state: run.state,
         nodes: nodes.map((n) => ({ node: n.node, state: n.state, attempts: n.attempts })),
       });
-      const scrub = eventScrubber(run.document);
+      const scrub = eventScrubber(run.document, nodes);
       send = (event) => {
-        write('state', scrub ? scrub(event) : event);
+        write('state', scrub(event));
         if (event.node === undefined && isFinal(event.state)) close();
       };
       for (const event of buffered) send(event);

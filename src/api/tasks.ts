@@ -25,7 +25,7 @@ import {
   TaskParams,
   type TaskSummary,
 } from './schemas.ts';
-import { maskOutputs, RunSecrets, scrub } from './secrets.ts';
+import { maskOutputs, RunSecrets, scrubText } from './secrets.ts';
 
 const errorRef = Type.Ref('Error');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -156,9 +156,12 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       const { id, n } = request.params;
       try {
         const log = await orchestrator.nodeLog(id, n);
-        // a task may print its own args: their secret values do not leave the server
+        // a task may print its args, its outputs, what it read from others: no secret value
+        // of the run leaves the server
         const run = await store.getRun(id);
-        const masked = run ? scrub(log, new RunSecrets(run.document).node(n).values) : log;
+        const masked = run
+          ? new RunSecrets(run.document, await store.getNodes(id)).scrubber().scrub(log)
+          : scrubText(log);
         return reply.type('text/plain; charset=utf-8').send(masked);
       } catch (err) {
         if (err instanceof RunNotFoundError) throw new Errors.RUN_NOT_FOUND(id);
@@ -241,7 +244,8 @@ export function detailOf(
   waiting: ReadonlyMap<number, string> = new Map(),
 ) {
   const document = JSON.parse(run.document) as NormalizedDocument;
-  const secrets = new RunSecrets(document);
+  const secrets = new RunSecrets(document, nodes);
+  const scrubber = secrets.scrubber();
   return {
     id: run.id,
     ...document,
@@ -250,20 +254,20 @@ export function detailOf(
     created_date: iso(run.createdAt),
     start_date: iso(run.startedAt),
     stop_date: iso(run.stoppedAt),
-    error: run.error === null ? null : scrub(run.error, secrets.allValues()),
+    error: run.error === null ? null : scrubber.scrub(run.error),
     nodes: document.nodes.map((node, i) => {
       const live = nodes[i];
-      const { args, listed, values } = secrets.node(i);
+      const { args, listed } = secrets.node(i);
       const error = live?.error ?? null;
       return {
         ...node,
         args,
-        output: maskOutputs({ ...node.output, ...live?.output }, listed),
+        output: maskOutputs({ ...node.output, ...live?.output }, listed, scrubber),
         state: live?.state ?? State.initial,
         attempts: live?.attempts ?? 0,
         start_date: iso(live?.startedAt ?? null),
         stop_date: iso(live?.stoppedAt ?? null),
-        error: error === null ? null : scrub(error, values),
+        error: error === null ? null : scrubber.scrub(error),
         waiting: waiting.get(i) ?? null,
       };
     }),
