@@ -16,7 +16,7 @@ import type { NormalizedDocument } from '../graph/schema.ts';
 import { State } from '../graph/states.ts';
 import type { NodeRecord, RunRecord } from '../store/store.ts';
 import { LiveNodeSchema, TaskDetailSchema } from './schemas.ts';
-import { maskOutputs, RunSecrets, scrub } from './secrets.ts';
+import { maskOutputs, RunSecrets } from './secrets.ts';
 
 /** About this much JSON per chunk (a node larger than that is one chunk of its own). */
 export const CHUNK_BYTES = 64 * 1024;
@@ -44,7 +44,7 @@ class DetailParts {
   constructor(run: RunRecord, nodes: NodeRecord[], waiting: ReadonlyMap<number, string>) {
     this.#run = run;
     this.#document = JSON.parse(run.document) as NormalizedDocument;
-    this.#secrets = new RunSecrets(this.#document);
+    this.#secrets = new RunSecrets(this.#document, nodes);
     this.#nodes = nodes;
     this.#waiting = waiting;
     this.count = this.#document.nodes.length;
@@ -62,7 +62,7 @@ class DetailParts {
       created_date: iso(run.createdAt),
       start_date: iso(run.startedAt),
       stop_date: iso(run.stoppedAt),
-      error: run.error === null ? null : scrub(run.error, this.#secrets.allValues()),
+      error: run.error === null ? null : this.#secrets.scrubber().scrub(run.error),
     } as TaskHead;
   }
 
@@ -74,17 +74,19 @@ class DetailParts {
   node(i: number): LiveNode {
     const node = this.#document.nodes[i];
     const live = this.#nodes[i];
-    const { args, listed, values } = this.#secrets.node(i);
+    const { args, listed } = this.#secrets.node(i);
+    // run-wide: a node's text may show another node's secret (read through get_attribute)
+    const scrubber = this.#secrets.scrubber();
     const error = live?.error ?? null;
     return {
       ...node,
       args,
-      output: maskOutputs({ ...node.output, ...live?.output }, listed),
+      output: maskOutputs({ ...node.output, ...live?.output }, listed, scrubber),
       state: live?.state ?? State.initial,
       attempts: live?.attempts ?? 0,
       start_date: iso(live?.startedAt ?? null),
       stop_date: iso(live?.stoppedAt ?? null),
-      error: error === null ? null : scrub(error, values),
+      error: error === null ? null : scrubber.scrub(error),
       waiting: this.#waiting.get(i) ?? null,
     };
   }

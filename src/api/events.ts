@@ -4,7 +4,7 @@
  * the run's final state. Subscribing happens before the snapshot is read, so no change falls
  * between the two (a change may appear in both, which is harmless: states are idempotent).
  * Subscribers of a run share its snapshot until it changes (snapshots.ts). An event's `error`
- * is scrubbed of its node's secret values (secrets.ts).
+ * is scrubbed of the run's secret values (secrets.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -82,7 +82,7 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (
       raw.write(snapshot.frame);
       const { scrub } = snapshot;
       send = (event) => {
-        write('state', scrub ? scrub(event) : event);
+        write('state', scrub(event));
         if (event.node === undefined && isFinal(event.state)) close();
       };
       for (const event of buffered) send(event);

@@ -1,29 +1,38 @@
 /**
- * Secret arguments, masked on the way out of the API. Args are `KEY=VALUE` strings; an arg is
- * secret when its KEY is listed in the node's `secrets` field or matches `SECRET_KEY`
- * (password, secret, token, api key, private key, in any case). The stored document keeps the
- * real value, so dispatch sends it to the executor unchanged; only answers and logs mask it:
+ * Secrets, masked on the way out of the API and scrubbed from every text that leaves the
+ * service. Args are `KEY=VALUE` strings; an arg is secret when its KEY is listed in the node's
+ * `secrets` field or matches `SECRET_KEY` (password, pass, *_pwd, secret, token, credential(s),
+ * api key, private key, access key, *_key, database_url, in any case). The stored document
+ * keeps the real value, so dispatch sends it to the executor unchanged; only what comes out
+ * is masked:
  *
  * - args: `password=hunter2` is answered as `password=***` (GET, DELETE and retry answers);
- * - outputs whose name is secret by the same rule: `***`;
- * - the literal values of a node's secret args (4 characters or more: shorter ones would
- *   garble text and are guessable anyway) are replaced by `***` in that node's `error`, in
- *   its state events and in its captured log; the run's `error` is scrubbed of all of them;
+ *   the password of a URL with userinfo, in any arg or output, as `postgres://app:***@db`;
+ * - outputs whose name is secret by the same rule: `***`; an output a secret arg reads
+ *   (`password=get_attribute db:addr`) becomes a secret value too;
+ * - a run's secret values (4 characters or more: shorter ones would garble text and are
+ *   guessable anyway) are those of its secret args, inputs and outputs; each is replaced by
+ *   `***` in every node `error`, state event, node log and run `error` of the run. The
+ *   orchestrator scrubs a node's error before it is recorded (`attemptErrorScrubbed`), so the
+ *   stored error, its state event and its log line never carry the value either;
  * - run inputs (`values`, input defaults) whose name looks secret, or whose value went into a
  *   secret arg, are `***`; the values of the former are scrubbed from every arg too;
  * - log lines (`redactingLogger`): credentials and `args`/`document`/`body` fields are
- *   redacted by path, and secret-looking `KEY=VALUE` assignments scrubbed from every string,
- *   request URLs included (the logger cannot know a run's `secrets` list).
+ *   redacted by path, secret-looking `KEY=VALUE` assignments and URL passwords scrubbed from
+ *   every string (the logger cannot know a run's `secrets` list), and request URLs logged
+ *   with every `input=NAME=VALUE` value masked.
  *
- * A false positive (`bypass=1`) only hides a value from API answers; it never changes what
- * runs. A value that is not `KEY=VALUE` cannot be recognised: pass secrets as `KEY=VALUE`.
+ * A false positive (`bypass=1`) only hides a value from answers; it never changes what runs.
+ * A value that is not `KEY=VALUE` cannot be recognised: pass secrets as `KEY=VALUE`.
  * `KEY=get_attribute NODE:ATTR` is masked too when KEY is secret (what it resolves to is).
  */
 import type { Logger } from 'pino';
+import type { GorchNode, Graph } from '../graph/model.ts';
 import type { RunEvent } from '../orchestrator/bus.ts';
 
-/** KEYs whose values are secret without being listed in `secrets`. */
-export const SECRET_KEY = /pass(word)?|secret|token|api[_-]?key|private[_-]?key/i;
+/** Names (arg KEYs, outputs, inputs) whose values are secret without being listed. */
+export const SECRET_KEY =
+  /pass|(?:^|[_.-])pwd(?![a-z])|secret|token|credential|api[_-]?key|private[_-]?key|access[_-]?key|[_.-]key(?![a-z])|database[_-]?url/i;
 export const MASK = '***';
 /** Values shorter than this are masked in args but not searched for in free text. */
 export const MIN_SCRUBBED_LENGTH = 4;
@@ -49,17 +58,76 @@ export const REDACTED_LOG_PATHS = [
   '*.body',
 ];
 
-/**
- * `KEY=VALUE` with a secret-looking KEY inside free text, e.g. an error that quotes an arg
- * (`got "password=hunter2"`). The log cannot know a run's `secrets` list, so log lines are
- * scrubbed by this pattern; API answers are scrubbed by value (`scrub`).
- */
-const SECRET_ASSIGNMENT =
-  /([\w.-]*(?:pass(?:word)?|secret|token|api[_-]?key|private[_-]?key)[\w.-]*)(=|%3D)([^\s"'`&,;)}\]]+)/gi;
+/** Characters of a KEY in free text; a longer run is cut to its last MAX_KEY_LENGTH. */
+const KEY_CHAR = /[\w.-]/;
+const MAX_KEY_LENGTH = 128;
+const ASSIGN = /=|%3D/gi;
+/** a value in free text ends at a space, a quote, a separator or a closing bracket */
+const VALUE = /[^\s"'`&,;)}\]]*/y;
 
-/** `text` with the value of every secret-looking `KEY=VALUE` replaced by `***`. */
+/**
+ * `text` with the value of every secret-looking `KEY=VALUE` (or `KEY%3DVALUE`) replaced by
+ * `***`, e.g. in an error that quotes an arg (`got "password=hunter2"`). The log cannot know
+ * a run's `secrets` list, so log lines are scrubbed by name; answers also by value (`Scrubber`).
+ * Linear in the text: it looks for `=` and reads the KEY backwards from there.
+ */
 export function scrubAssignments(text: string): string {
-  return text.replace(SECRET_ASSIGNMENT, (_match, key: string, eq: string) => `${key}${eq}${MASK}`);
+  if (!text.includes('=') && !/%3D/i.test(text)) return text;
+  let out = '';
+  let last = 0;
+  ASSIGN.lastIndex = 0;
+  for (let m = ASSIGN.exec(text); m !== null; m = ASSIGN.exec(text)) {
+    let start = m.index;
+    while (start > 0 && m.index - start < MAX_KEY_LENGTH && KEY_CHAR.test(text[start - 1])) start--;
+    if (start === m.index || !SECRET_KEY.test(text.slice(start, m.index))) continue;
+    const valueAt = m.index + m[0].length;
+    VALUE.lastIndex = valueAt;
+    const end = valueAt + (VALUE.exec(text)?.[0].length ?? 0);
+    if (end === valueAt) continue;
+    out += `${text.slice(last, valueAt)}${MASK}`;
+    last = end;
+    ASSIGN.lastIndex = end;
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+/** Where the password of each `scheme://user:password@host` in `text` is, as [start, end). */
+function userinfoPasswords(text: string): Array<[number, number]> {
+  const found: Array<[number, number]> = [];
+  for (let at = text.indexOf('://'); at !== -1; at = text.indexOf('://', at + 3)) {
+    // userinfo ends at the first `@`, and cannot hold a space or a `/?#` (those end the host)
+    let end = at + 3;
+    while (end < text.length && !' \t\n\r/?#@"\''.includes(text[end])) end++;
+    if (text[end] !== '@') continue;
+    const colon = text.indexOf(':', at + 3);
+    if (colon !== -1 && colon + 1 < end) found.push([colon + 1, end]);
+  }
+  return found;
+}
+
+/** `text` with the password of every URL with userinfo replaced by `***`. */
+export function scrubUrlPasswords(text: string): string {
+  const found = userinfoPasswords(text);
+  if (found.length === 0) return text;
+  let out = '';
+  let last = 0;
+  for (const [start, end] of found) {
+    out += `${text.slice(last, start)}${MASK}`;
+    last = end;
+  }
+  return out + text.slice(last);
+}
+
+/** What a text shows of secrets it was not told about: assignments and URL passwords. */
+export function scrubText(text: string): string {
+  return scrubUrlPasswords(scrubAssignments(text));
+}
+
+/** The URL passwords in `text` long enough to be searched for elsewhere. */
+function urlPasswordsIn(text: string): string[] {
+  return userinfoPasswords(text)
+    .map(([start, end]) => text.slice(start, end))
+    .filter((value) => value.length >= MIN_SCRUBBED_LENGTH);
 }
 
 /**
@@ -82,11 +150,11 @@ function scrubLogFields(object: object): object {
 }
 
 function scrubValue(value: unknown, depth: number): unknown {
-  if (typeof value === 'string') return /=|%3D/i.test(value) ? scrubAssignments(value) : value;
+  if (typeof value === 'string') return scrubText(value);
   if (value === null || typeof value !== 'object' || depth === 0) return value;
   if (value instanceof Error) {
-    const message = scrubAssignments(value.message);
-    const stack = value.stack === undefined ? undefined : scrubAssignments(value.stack);
+    const message = scrubText(value.message);
+    const stack = value.stack === undefined ? undefined : scrubText(value.stack);
     if (message === value.message && stack === value.stack) return value;
     // the same class (the err serializer reports its name), without the secret
     return Object.assign(Object.create(Object.getPrototypeOf(value)), value, { message, stack });
@@ -143,10 +211,32 @@ interface LoggedRequest {
   socket?: { remotePort?: number };
 }
 
+/**
+ * A request URL as the log shows it: every `input=NAME=VALUE` has its VALUE masked (a run
+ * input may be secret under any name), then secret-looking assignments and URL passwords.
+ */
+export function urlForLog(url: string): string {
+  const query = url.indexOf('?');
+  if (query === -1) return scrubText(url);
+  const params = url
+    .slice(query + 1)
+    .split('&')
+    .map((param) => {
+      const name = param.match(/^input(?:=|%3D)/i);
+      if (!name) return param;
+      const value = param.slice(name[0].length);
+      const eq = value.search(/=|%3D/i);
+      if (eq === -1) return `${name[0]}${MASK}`;
+      const sign = value.startsWith('=', eq) ? '=' : value.slice(eq, eq + 3);
+      return `${name[0]}${value.slice(0, eq)}${sign}${MASK}`;
+    });
+  return scrubText(`${url.slice(0, query)}?${params.join('&')}`);
+}
+
 function requestForLog(req: LoggedRequest) {
   return {
     method: req.method,
-    url: typeof req.url === 'string' ? scrubAssignments(req.url) : req.url,
+    url: typeof req.url === 'string' ? urlForLog(req.url) : req.url,
     version: req.headers?.['accept-version'],
     host: req.host,
     remoteAddress: req.ip,
@@ -170,7 +260,7 @@ export function isSecretKey(key: string, listed: ReadonlySet<string>): boolean {
 /** What one node hides: its args masked, and the values to scrub from its texts. */
 export interface NodeSecrets {
   args: string[];
-  /** literal values of secret args, longest first, at least MIN_SCRUBBED_LENGTH long */
+  /** literal values of secret args and URL passwords, longest first, MIN_SCRUBBED_LENGTH+ */
   values: string[];
   listed: ReadonlySet<string>;
 }
@@ -185,7 +275,16 @@ export function nodeSecrets(node: unknown): NodeSecrets {
     const arg = args[i];
     if (typeof arg !== 'string') continue;
     const eq = arg.indexOf('=');
-    if (eq <= 0 || !isSecretKey(arg.slice(0, eq), listed)) continue;
+    if (eq <= 0 || !isSecretKey(arg.slice(0, eq), listed)) {
+      // not secret by name, but a URL's password is
+      const shown = scrubUrlPasswords(arg);
+      if (shown !== arg) {
+        masked ??= (args as string[]).slice();
+        masked[i] = shown;
+        values.push(...urlPasswordsIn(arg));
+      }
+      continue;
+    }
     masked ??= (args as string[]).slice();
     masked[i] = `${arg.slice(0, eq)}=${MASK}`;
     const value = arg.slice(eq + 1);
@@ -211,19 +310,129 @@ export function scrub(text: string, values: readonly string[]): string {
   return out;
 }
 
-/** Outputs with secret names replaced by `***` (empty ones stay empty: nothing to hide). */
+/** Up to this many values, a text is searched once per value; past it, through an index. */
+const FEW_VALUES = 16;
+
+/**
+ * Scrubs a run's secret values from texts (errors, logs), then what `scrubText` finds. With
+ * many values (a large run with a secret per node) it indexes them by their first characters
+ * and reads the text once, so the cost stays linear in the text, not text × values.
+ */
+export class Scrubber {
+  /** longest first, so a value that contains another is replaced whole */
+  readonly values: readonly string[];
+  readonly #byPrefix: Map<string, string[]> | undefined;
+
+  constructor(values: Iterable<string>) {
+    this.values = [...new Set(values)]
+      .filter((value) => value.length >= MIN_SCRUBBED_LENGTH)
+      .sort((a, b) => b.length - a.length);
+    if (this.values.length > FEW_VALUES) {
+      this.#byPrefix = new Map();
+      for (const value of this.values) {
+        const prefix = value.slice(0, MIN_SCRUBBED_LENGTH);
+        const list = this.#byPrefix.get(prefix);
+        if (list) list.push(value);
+        else this.#byPrefix.set(prefix, [value]);
+      }
+    }
+  }
+
+  scrub(text: string): string {
+    return scrubText(this.#scrubValues(text));
+  }
+
+  #scrubValues(text: string): string {
+    const index = this.#byPrefix;
+    if (index === undefined) return scrub(text, this.values);
+    let out = '';
+    let last = 0;
+    for (let i = 0; i + MIN_SCRUBBED_LENGTH <= text.length; ) {
+      const found = index
+        .get(text.slice(i, i + MIN_SCRUBBED_LENGTH))
+        ?.find((value) => text.startsWith(value, i));
+      if (found === undefined) {
+        i++;
+        continue;
+      }
+      out += `${text.slice(last, i)}${MASK}`;
+      i += found.length;
+      last = i;
+    }
+    return last === 0 ? text : out + text.slice(last);
+  }
+}
+
+/**
+ * Outputs as answers show them: secret names replaced by `***` (empty ones stay empty:
+ * nothing to hide), URL passwords masked, and the other values scrubbed of the run's secrets.
+ */
 export function maskOutputs(
   output: Record<string, string>,
   listed: ReadonlySet<string>,
+  scrubber?: Scrubber,
 ): Record<string, string> {
   let masked: Record<string, string> | undefined;
   for (const [key, value] of Object.entries(output)) {
-    if (value !== '' && isSecretKey(key, listed)) {
+    if (value === '') continue;
+    const shown = isSecretKey(key, listed)
+      ? MASK
+      : scrubber
+        ? scrubber.scrub(value)
+        : scrubUrlPasswords(value);
+    if (shown !== value) {
       masked ??= { ...output };
-      masked[key] = MASK;
+      masked[key] = shown;
     }
   }
   return masked ?? output;
+}
+
+/** The secret values among a node's outputs: those with secret names, and URL passwords. */
+export function outputSecrets(
+  output: Readonly<Record<string, unknown>> | null | undefined,
+  listed: ReadonlySet<string>,
+): string[] {
+  const values: string[] = [];
+  for (const [key, value] of Object.entries(output ?? {})) {
+    if (typeof value !== 'string') continue;
+    if (isSecretKey(key, listed)) values.push(value);
+    else values.push(...urlPasswordsIn(value));
+  }
+  return values;
+}
+
+/** The values of inputs with secret names (`values`, input defaults). */
+function secretInputValues(document: InputsDocument): string[] {
+  const secret: string[] = [];
+  const add = (name: string, value: unknown) => {
+    if (typeof value === 'string' && value.length >= MIN_SCRUBBED_LENGTH && SECRET_KEY.test(name))
+      secret.push(value);
+  };
+  for (const [name, value] of Object.entries(document.values ?? {})) add(name, value);
+  for (const [name, input] of Object.entries(document.inputs ?? {})) add(name, input?.default);
+  return [...new Set(secret)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * An attempt's error as the orchestrator records, publishes and logs it: scrubbed of the
+ * secret values the node was given (its resolved args, the outputs it read under a secret
+ * name, secret run inputs) and of those it produced (its secret outputs).
+ */
+export function attemptErrorScrubbed(
+  graph: Graph,
+  node: GorchNode,
+  outputs: ReadonlyArray<Readonly<Record<string, string>> | undefined>,
+  error: string,
+): string {
+  const values = [...nodeSecrets(node).values, ...secretInputValues(graph)];
+  for (const ref of graph.refs.get(node.id) ?? []) {
+    const value = outputs[ref.source]?.[ref.attribute];
+    if (value !== undefined && isSecretKey(ref.attribute, listedSecrets(graph.nodes[ref.source])))
+      values.push(value);
+  }
+  values.push(...outputSecrets(outputs[node.id], listedSecrets(node)));
+  return new Scrubber(values).scrub(error);
 }
 
 interface InputsDocument {
@@ -232,41 +441,37 @@ interface InputsDocument {
   inputs?: Record<string, { default?: string; description?: string }>;
 }
 
+/** What a run's nodes hold at run time (store NodeRecords): their outputs. */
+export type LiveOutputs = ReadonlyArray<{ output?: Record<string, string> | null } | undefined>;
+
+const GET_ATTRIBUTE = /^get_attribute\s+([^:\s]+):(\S+)\s*$/;
+
 /**
  * The secrets of a run document (the stored JSON text, or parsed), computed once per answer
  * or stream and per node only when asked for. Run inputs (`{{inputs.NAME}}`, substituted into
  * the args at submission) are secret when their name looks secret (`SECRET_KEY`): their values
  * are then scrubbed from every node's args and texts. In `values` and input defaults, a value
- * is also masked when it went into a secret arg (`password={{inputs.db}}`).
+ * is also masked when it went into a secret arg (`password={{inputs.db}}`). Given its nodes'
+ * live records, the values of secret outputs join the run's secret values (`scrubber`).
  */
 export class RunSecrets {
   readonly #document: InputsDocument;
   readonly #nodes: unknown[];
+  readonly #live: LiveOutputs;
   readonly #cache: Array<NodeSecrets | undefined>;
   /** values of inputs with secret names, longest first */
   readonly #inputValues: string[];
   #all: string[] | undefined;
+  #scrubber: Scrubber | undefined;
 
-  constructor(document: string | object) {
+  constructor(document: string | object, live: LiveOutputs = []) {
     const parsed = typeof document === 'string' ? (JSON.parse(document) as unknown) : document;
     this.#document = parsed !== null && typeof parsed === 'object' ? parsed : {};
     const nodes = this.#document.nodes;
     this.#nodes = Array.isArray(nodes) ? nodes : [];
+    this.#live = live;
     this.#cache = new Array(this.#nodes.length);
-    const secret = new Set<string>();
-    const add = (name: string, value: unknown) => {
-      if (
-        typeof value === 'string' &&
-        value.length >= MIN_SCRUBBED_LENGTH &&
-        SECRET_KEY.test(name)
-      ) {
-        secret.add(value);
-      }
-    };
-    for (const [name, value] of Object.entries(this.#document.values ?? {})) add(name, value);
-    for (const [name, input] of Object.entries(this.#document.inputs ?? {}))
-      add(name, input?.default);
-    this.#inputValues = [...secret].sort((a, b) => b.length - a.length);
+    this.#inputValues = secretInputValues(this.#document);
   }
 
   node(index: number): NodeSecrets {
@@ -289,10 +494,54 @@ export class RunSecrets {
     return secrets;
   }
 
-  /** Every node's scrubbed values, for run-level texts. */
+  /** Every node's scrubbed values from the document, for run-level texts. */
   allValues(): string[] {
     this.#all ??= valuesOf(this.#nodes.map((_node, i) => this.node(i)));
     return this.#all;
+  }
+
+  /**
+   * Scrubs every secret value of the run, from its document and its nodes' live outputs,
+   * from any of its texts: a secret reaches other nodes through `get_attribute`, so a node's
+   * error or log may show another node's secret.
+   */
+  scrubber(): Scrubber {
+    this.#scrubber ??= new Scrubber([...this.allValues(), ...this.#outputValues()]);
+    return this.#scrubber;
+  }
+
+  /** Values of secret outputs, and of the outputs secret args read through get_attribute. */
+  #outputValues(): string[] {
+    const values: string[] = [];
+    const outputs: Array<Record<string, string>> = [];
+    const readBySecretArg: Array<[string, string]> = [];
+    this.#nodes.forEach((raw, i) => {
+      const node = (raw ?? {}) as { name?: unknown; output?: unknown; args?: unknown };
+      const declared = node.output !== null && typeof node.output === 'object' ? node.output : {};
+      const output = { ...declared, ...this.#live[i]?.output } as Record<string, string>;
+      outputs.push(output);
+      const listed = listedSecrets(node);
+      values.push(...outputSecrets(output, listed));
+      if (!Array.isArray(node.args)) return;
+      for (const arg of node.args) {
+        if (typeof arg !== 'string') continue;
+        const eq = arg.indexOf('=');
+        if (eq <= 0 || !isSecretKey(arg.slice(0, eq), listed)) continue;
+        const ref = GET_ATTRIBUTE.exec(arg.slice(eq + 1));
+        if (ref) readBySecretArg.push([ref[1], ref[2]]);
+      }
+    });
+    if (readBySecretArg.length > 0) {
+      const byName = new Map<unknown, number>();
+      for (let i = 0; i < this.#nodes.length; i++) {
+        byName.set((this.#nodes[i] as { name?: unknown } | null)?.name, i);
+      }
+      for (const [name, attribute] of readBySecretArg) {
+        const value = outputs[byName.get(name) ?? -1]?.[attribute];
+        if (typeof value === 'string') values.push(value);
+      }
+    }
+    return values;
   }
 
   /** The document's `values` and `inputs`, masked; only the fields it has. */
@@ -312,25 +561,25 @@ export class RunSecrets {
 }
 
 /**
- * What scrubs a run's state events, keeping only the secret values (the SSE stream lives as
- * long as the run, and must not hold on to a large document); null when the document has
- * none, which a quick look at its text usually tells without parsing it.
+ * What scrubs a run's state events of the run's secret values (the orchestrator already
+ * scrubs the errors it records; this also covers records written before it did), keeping
+ * only the scrubber (the SSE stream lives as long as the run, and must not hold on to a
+ * large document).
  */
-export function eventScrubber(document: string): ((event: RunEvent) => RunEvent) | null {
-  if (!SECRET_KEY.test(document) && !document.includes('"secrets"')) return null;
-  const secrets = new RunSecrets(document);
-  const all = secrets.allValues();
-  if (all.length === 0) return null;
-  const byNode = new Map<number, string[]>();
-  for (let i = 0; i < secrets.nodeCount; i++) {
-    const { values } = secrets.node(i);
-    if (values.length > 0) byNode.set(i, values);
-  }
+export function eventScrubber(
+  document: string,
+  live: LiveOutputs = [],
+): (event: RunEvent) => RunEvent {
+  // a quick look at the text usually tells that a document has no secret to parse it for
+  const plain =
+    !SECRET_KEY.test(document) &&
+    !document.includes('"secrets"') &&
+    !document.includes('://') &&
+    !live.some((node) => Object.values(node?.output ?? {}).some((v) => String(v).includes('://')));
+  const scrubber = plain ? new Scrubber([]) : new RunSecrets(document, live).scrubber();
   return (event) => {
     if (event.error === undefined || event.error === '') return event;
-    const values = event.node === undefined ? all : byNode.get(event.node);
-    if (values === undefined) return event;
-    const error = scrub(event.error, values);
+    const error = scrubber.scrub(event.error);
     return error === event.error ? event : { ...event, error };
   };
 }

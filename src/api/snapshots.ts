@@ -20,8 +20,8 @@ export interface Snapshot {
   state: number;
   /** the whole first SSE event (`id: 1`, `event: snapshot`), the same bytes for everyone */
   frame: Buffer;
-  /** scrubs secret values from the run's state events; null when it has none */
-  scrub: ((event: RunEvent) => RunEvent) | null;
+  /** scrubs the run's secret values (its document's and its outputs') from its state events */
+  scrub: (event: RunEvent) => RunEvent;
 }
 
 /** A snapshot in use by a stream; `release` it when the stream ends. */
@@ -122,7 +122,7 @@ export class SnapshotCache {
     return {
       state: run.state,
       frame: Buffer.from(`id: 1\nevent: snapshot\ndata: ${data}\n\n`),
-      scrub: eventScrubber(run.document),
+      scrub: eventScrubber(run.document, nodes),
     };
   }
 

@@ -28,7 +28,7 @@ import {
   TaskParams,
   type TaskSummary,
 } from './schemas.ts';
-import { RunSecrets, scrub } from './secrets.ts';
+import { RunSecrets, scrub, scrubText } from './secrets.ts';
 
 const errorRef = Type.Ref('Error');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -177,9 +177,12 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       const { id, n } = request.params;
       try {
         const log = await orchestrator.nodeLog(id, n);
-        // a task may print its own args: their secret values do not leave the server
+        // a task may print its args, its outputs, what it read from others: no secret value
+        // of the run leaves the server
         const run = await store.getRun(id);
-        const masked = run ? scrub(log, new RunSecrets(run.document).node(n).values) : log;
+        const masked = run
+          ? new RunSecrets(run.document, await store.getNodes(id)).scrubber().scrub(log)
+          : scrubText(log);
         return reply.type('text/plain; charset=utf-8').send(masked);
       } catch (err) {
         if (err instanceof RunNotFoundError) throw new Errors.RUN_NOT_FOUND(id);

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { ApiError } from './client.ts';
 import { exitCodeFor } from './commands/common.ts';
 import { registerDocumentCommands } from './commands/documents.ts';
 import { registerRun } from './commands/run.ts';
@@ -14,6 +15,7 @@ import { registerRunCommands } from './commands/runs.ts';
 import { registerScheduleCommands } from './commands/schedules.ts';
 import { registerServiceCommands } from './commands/services.ts';
 import { ENVIRONMENT } from './config.ts';
+import { terminalSafe } from './output.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -75,7 +77,9 @@ export async function main(argv: string[]): Promise<void> {
       // Bad documents, flags, configuration, unknown runs, ports in use: say what and where,
       // no stack trace (BATON_DEBUG=1 shows it).
       const message = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`baton: ${message}\n`);
+      // a server's message is shown on one line; ours may span several
+      const keep = err instanceof ApiError ? '' : '\n';
+      process.stderr.write(`baton: ${terminalSafe(message, keep)}\n`);
       if (process.env.BATON_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     }
     process.exitCode = exitCodeFor(err);

@@ -41,6 +41,42 @@ export function visibleLength(text: string): number {
   return stripVTControlCharacters(text).length;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text the server sent (names, errors, outputs, ids) as a terminal may show it: control
+ * characters (C0, DEL, C1) and bidirectional overrides made visible as escapes (`\x1b`,
+ * `\n`, `\u202e`), so a run or node name cannot clear the screen, set the window title,
+ * colour or hide text, draw fake lines or reorder what follows it. `keep` lists characters
+ * left as they are (`baton logs` keeps `\n` and `\t`). `-o json` needs none of this: JSON
+ * escapes control characters itself.
+ */
+export function terminalSafe(text: string, keep = ''): string {
+  return text.replace(UNSAFE, (c) => (keep.includes(c) ? c : visibleEscape(c)));
+}
+
+function visibleEscape(c: string): string {
+  if (c === '\n') return '\\n';
+  if (c === '\t') return '\\t';
+  if (c === '\r') return '\\r';
+  const code = c.charCodeAt(0);
+  return code <= 0xff
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** What JSON.stringify leaves raw that a terminal may obey: DEL, C1, bidi overrides. */
+const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON text with the characters JSON.stringify leaves raw but a terminal may obey written as
+ * `\uXXXX` escapes: they can only appear inside strings, so the JSON means the same.
+ */
+export function jsonForTerminal(json: string): string {
+  return json.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching colour escapes
 const ESCAPE = /^\u001b\[[0-9;]*m/;
 
@@ -108,7 +144,7 @@ export type Format = (typeof FORMATS)[number];
 export function render(format: string, value: unknown, asTable: () => string): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(value, null, 2)}\n`;
+      return `${jsonForTerminal(JSON.stringify(value, null, 2))}\n`;
     case 'yaml':
       return toYaml(value, { lineWidth: 0 });
     default:

@@ -10,7 +10,14 @@
  * When the output is not a terminal the caller prints one line per change instead.
  */
 import { isFinal, State, type StateName, stateName } from '../graph/states.ts';
-import { fit, formatDuration, type Paint, paintState, STATE_STYLES } from './output.ts';
+import {
+  fit,
+  formatDuration,
+  type Paint,
+  paintState,
+  STATE_STYLES,
+  terminalSafe,
+} from './output.ts';
 
 const FRAME_MS = 80;
 const CODES = Object.values(State).toSorted((a, b) => a - b);
@@ -22,6 +29,7 @@ export class Tally {
   readonly counts = new Map<number, number>();
   /** ids of the nodes running now, in the order they started */
   readonly running = new Set<number>();
+  /** node names as a terminal may show them (`terminalSafe`) */
   readonly names = new Map<number, string>();
   runState: number = State.initial;
 
@@ -37,7 +45,7 @@ export class Tally {
   }
 
   set(node: number, state: number, name?: string): void {
-    if (name !== undefined) this.names.set(node, name);
+    if (name !== undefined) this.names.set(node, terminalSafe(name));
     const old = this.states.get(node);
     if (old === state) return;
     if (old !== undefined) this.counts.set(old, (this.counts.get(old) ?? 1) - 1);

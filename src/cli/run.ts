@@ -26,6 +26,7 @@ import {
   paintState,
   render,
   STATE_STYLES,
+  terminalSafe as safe,
 } from './output.ts';
 import { LiveView, renderFrame, Tally, type Terminal } from './progress.ts';
 
@@ -50,10 +51,10 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     id = await client.submit(readDocumentText(file), options.idempotencyKey);
   } catch (e) {
     if (e instanceof ApiError && e.status === 400) {
-      err(`rejected: ${e.message}`);
+      err(`rejected: ${safe(e.message)}`);
       return ExitCode.rejected;
     }
-    err(e instanceof Error ? e.message : String(e));
+    err(safe(e instanceof Error ? e.message : String(e)));
     return e instanceof ApiError && (e.status === 0 || e.status >= 500)
       ? ExitCode.unreachable
       : ExitCode.rejected;
@@ -75,7 +76,7 @@ export async function followRun(
   const structured = options.output === 'json' || options.output === 'yaml';
   // With -o json|yaml, stdout carries the document only; progress moves to stderr.
   const out = structured ? err : stdout;
-  out(id);
+  out(safe(id));
   const followOptions: FollowOptions = structured
     ? {
         live: options.watch && process.stderr.isTTY ? process.stderr : null,
@@ -88,7 +89,7 @@ export async function followRun(
     try {
       stdout(render(options.output!, await client.run(id), () => '').trimEnd());
     } catch (e) {
-      err(e instanceof Error ? e.message : String(e));
+      err(safe(e instanceof Error ? e.message : String(e)));
       return ExitCode.unreachable;
     }
   }
@@ -140,7 +141,7 @@ export async function follow(
     for (const node of detail?.nodes ?? []) tally.set(node.id, node.state, node.name);
     if (terminal) {
       const started = detail?.start_date ? Date.parse(detail.start_date) : now();
-      const title = detail?.name ?? '';
+      const title = safe(detail?.name ?? '');
       view = new LiveView(terminal, () =>
         renderFrame(tally, {
           width: terminal.columns || 80,
@@ -152,7 +153,9 @@ export async function follow(
       view.draw();
       detach = () => {
         view?.stop();
-        err(`\ndetached from run ${id}; it goes on (baton show ${id}, baton cancel ${id})`);
+        err(
+          `\n${safe(`detached from run ${id}; it goes on (baton show ${id}, baton cancel ${id})`)}`,
+        );
         process.exit(130);
       };
       process.once('SIGINT', detach);
@@ -168,10 +171,10 @@ export async function follow(
       return;
     }
     const name = stateName(event.state);
-    const suffix = event.error ? ` (${event.error})` : '';
+    const suffix = event.error ? ` (${safe(event.error)})` : '';
     out(
       `${paint(STATE_STYLES[name], name)}${' '.repeat(Math.max(1, 12 - name.length))}` +
-        `${event.name ?? tally.name(event.node!)}${suffix}  [${tally.countsText()}]`,
+        `${tally.name(event.node!)}${suffix}  [${tally.countsText()}]`,
     );
   };
   try {
@@ -197,14 +200,16 @@ export async function follow(
       else show(event);
     });
   } catch (e) {
-    err(e instanceof Error ? e.message : String(e));
+    err(safe(e instanceof Error ? e.message : String(e)));
     return ExitCode.unreachable;
   } finally {
     view?.stop();
     if (detach) process.removeListener('SIGINT', detach);
   }
   if (!isFinal(tally.runState)) {
-    err(`the event stream of run ${id} ended before the run finished; see \`baton show ${id}\``);
+    err(
+      safe(`the event stream of run ${id} ended before the run finished; see \`baton show ${id}\``),
+    );
     return ExitCode.unreachable;
   }
   const succeeded = tally.runState === State.success;
@@ -220,7 +225,7 @@ export async function follow(
 /** A change worth a permanent line above the live frame: a failure, a timeout, a retry. */
 function notable(event: RunEvent, tally: Tally, paint: Paint): string | undefined {
   const name = tally.name(event.node!);
-  const why = event.error ? `: ${event.error}` : '';
+  const why = event.error ? `: ${safe(event.error)}` : '';
   if (event.state === State.failure || event.state === State.timeout) {
     return `${paintState(paint, event.state)} ${name}${why}`;
   }
@@ -235,7 +240,7 @@ const LISTED_FAILURES = 20;
 /** Duration and the nodes that failed or timed out, with their errors. */
 export function summary(run: RunDetail, now: number, paint: Paint): string[] {
   const lines = [`  duration ${durationBetween(run.start_date, run.stop_date, now)}`];
-  if (run.error) lines.push(`  error    ${run.error}`);
+  if (run.error) lines.push(`  error    ${safe(run.error)}`);
   const failed = run.nodes.filter(
     (node) => node.state === State.failure || node.state === State.timeout,
   );
@@ -246,8 +251,8 @@ export function summary(run: RunDetail, now: number, paint: Paint): string[] {
         ? `, ${formatDuration(Date.parse(node.stop_date) - Date.parse(node.start_date))}`
         : '';
     lines.push(
-      `  ${paintState(paint, node.state)} ${node.name} (${node.engine}, ${attempts}${took})` +
-        `${node.error ? `: ${node.error}` : ''}`,
+      `  ${paintState(paint, node.state)} ${safe(node.name)} (${safe(node.engine)}, ${attempts}${took})` +
+        `${node.error ? `: ${safe(node.error)}` : ''}`,
     );
   }
   if (failed.length > LISTED_FAILURES) {

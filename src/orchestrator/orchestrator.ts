@@ -21,6 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Level, Logger } from 'pino';
+import { attemptErrorScrubbed } from '../api/secrets.ts';
 import { RunEngine } from '../engine/engine.ts';
 import {
   type AttemptResult,
@@ -708,9 +709,11 @@ export class Orchestrator {
       // Only the current attempt of a still-running node may record outputs.
       if (run.engine.nodeState(nodeId) !== State.running || run.engine.attempts(nodeId) !== attempt)
         return;
-      this.#observeAttemptEnd(run, nodeId, attempt, outcome.state, outcome.error);
       if (outcome.output) run.outputs[nodeId] = cleanOutputs(outcome.output);
-      if (outcome.error !== undefined) outcome.error = clean(outcome.error);
+      // no secret the node was given or produced is recorded, published or logged
+      if (outcome.error !== undefined)
+        outcome.error = attemptErrorScrubbed(run.graph, node, run.outputs, clean(outcome.error));
+      this.#observeAttemptEnd(run, nodeId, attempt, outcome.state, outcome.error);
       this.#feed(run, attemptEnded(nodeId, attempt, outcome.state as AttemptResult, outcome.error));
     };
     this.#observeDispatch(run, nodeId, attempt, reattach, readyAt);

@@ -5,9 +5,12 @@
  * quotes it, which makes the value appear in a node error and a state event.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import {
+  attemptErrorScrubbed,
   eventScrubber,
   MASK,
   maskedDocument,
@@ -15,14 +18,22 @@ import {
   nodeSecrets,
   REDACTED_LOG_PATHS,
   redactingLogger,
+  Scrubber,
   SECRET_KEY,
   scrub,
   scrubAssignments,
+  scrubText,
+  urlForLog,
 } from '../../src/api/secrets.ts';
 import { detailOf } from '../../src/api/tasks.ts';
+import { writeCerts } from '../../src/cli/certs.ts';
 import type { RunningServer } from '../../src/cli/server.ts';
+import { parseDocument } from '../../src/graph/parse.ts';
 import { State } from '../../src/graph/states.ts';
+import { resolveArgs } from '../../src/orchestrator/attributes.ts';
 import type { NodeRecord, RunRecord } from '../../src/store/store.ts';
+import { writeScripts } from '../executor/helpers.ts';
+import { baton, exited, type Service, serve, spawnService } from '../support/cli.ts';
 import { doc, getRun, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
 
 describe('secret args through the API', () => {
@@ -77,13 +88,17 @@ describe('secret args through the API', () => {
     assert.ok(!JSON.stringify(run).includes('k3y-v4lue'));
   });
 
-  it('still gives the task the real value (only answers are masked)', async () => {
-    const nodes = await server.store.getNodes(id);
-    assert.match(nodes[2].error ?? '', /got "password=hunter2"/, 'the runner saw the real arg');
+  it('keeps the real value for dispatch, and records the error already scrubbed', async () => {
     const stored = JSON.parse((await server.store.getRun(id))!.document) as {
       nodes: Array<{ args: string[] }>;
     };
     assert.deepEqual(stored.nodes[1].args[0], 'password=hunter2');
+    const nodes = await server.store.getNodes(id);
+    assert.equal(
+      nodes[2].error,
+      'sleep: args[0] must be a number of seconds >= 0, got "password=***"',
+      'the orchestrator scrubs the error before it records, publishes or logs it',
+    );
   });
 
   it('masks the answers of retry and cancel', async () => {
@@ -184,6 +199,150 @@ describe('secret args through the API', () => {
   });
 });
 
+describe('secret outputs through the real `baton serve` and `baton executor`', () => {
+  // `mint` prints `api_token=s3cr3t` (a declared output with a secret name) once the test has
+  // subscribed to the run's events; `use` gets it through `get_attribute` under a name that
+  // does not look secret, echoes it, quotes it in its error and fails. The value must come out
+  // nowhere: GET, SSE, node logs, `baton show`, the server's and the executor's own output.
+  const SECRET = 's3cr3t';
+  const dir = tempDir('baton-secret-outputs-');
+  const services: Service[] = [];
+  let server: Service;
+  let executor: Service;
+  let id: string;
+  let stream: string;
+  const gate = join(dir.path, 'gate');
+  const seen = join(dir.path, 'seen');
+  before(async () => {
+    const certs = join(dir.path, 'certs');
+    const artifacts = join(dir.path, 'artifacts');
+    await writeCerts(certs);
+    mkdirSync(artifacts);
+    await writeScripts(artifacts, {
+      'mint.sh': `#!/bin/sh\nwhile [ ! -e "$1" ]; do sleep 0.05; done\necho "minting"\necho "api_token=${SECRET}"\n`,
+      'use.sh':
+        '#!/bin/sh\nprintf "%s\\n" "$1" > "$2"\necho "logging in with $1"\necho "login refused for $1" >&2\nexit 3\n',
+    });
+    executor = await spawnService([
+      'executor',
+      '--port',
+      '0',
+      '--tls',
+      certs,
+      '--artifacts',
+      artifacts,
+      '--data',
+      join(dir.path, 'executor'),
+    ]);
+    services.push(executor);
+    server = await serve(dir.path, ['--executor', `default=${executor.url}`, '--tls', certs]);
+    services.push(server);
+    const res = await fetch(`${server.url}/v1/tasks?input=account=acc-0123456`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'secret-outputs',
+        inputs: { account: {} },
+        nodes: [
+          {
+            id: 0,
+            name: 'mint',
+            engine: 'shell',
+            artifact: 'mint.sh',
+            args: [gate],
+            output: { api_token: '' },
+          },
+          {
+            id: 1,
+            name: 'use',
+            engine: 'shell',
+            artifact: 'use.sh',
+            args: ['auth=get_attribute mint:api_token', seen],
+          },
+          {
+            id: 2,
+            name: 'connect',
+            engine: 'nil',
+            args: [
+              'DATABASE_URL=postgres://app:pg-pa55@db/app',
+              'backup=s3://ak:b4ckup-pw@bucket/x',
+              'acct={{inputs.account}}',
+            ],
+            secrets: ['acct'],
+          },
+        ],
+        edges: [[0, 1]],
+      }),
+    });
+    const body = (await res.json()) as { id: string; message?: string };
+    assert.equal(res.status, 202, body.message);
+    id = body.id;
+    const events = await fetch(`${server.url}/v1/tasks/${id}/events`);
+    const reading = events.text(); // ends with the run's final state
+    writeFileSync(gate, '');
+    stream = await reading;
+  });
+  after(async () => {
+    for (const s of services) s.child.kill('SIGKILL');
+    await Promise.all(services.map((s) => exited(s.child)));
+    dir.remove();
+  });
+
+  it('the task got the real value, and GET shows it nowhere', async () => {
+    assert.equal(readFileSync(seen, 'utf8'), `auth=${SECRET}\n`, 'the task saw the real value');
+    const run = await getRun(server.url, id);
+    assert.equal(run.state, State.failure);
+    assert.deepEqual(run.nodes[0].output, { api_token: MASK });
+    assert.equal(run.nodes[1].state, State.failure);
+    assert.equal(run.nodes[1].error, 'exited with code 3: login refused for auth=***');
+    assert.deepEqual(run.nodes[2].args, [
+      'DATABASE_URL=***',
+      'backup=s3://ak:***@bucket/x',
+      'acct=***',
+    ]);
+    const text = JSON.stringify(run);
+    for (const secret of [SECRET, 'pg-pa55', 'b4ckup-pw', 'acc-0123456']) {
+      assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    }
+  });
+
+  it('keeps it out of the SSE stream', () => {
+    assert.match(stream, /login refused for auth=\*\*\*/, stream);
+    assert.ok(!stream.includes(SECRET), stream);
+  });
+
+  it("keeps it out of the producing and the consuming node's logs", async () => {
+    const minted = await (await fetch(`${server.url}/v1/tasks/${id}/nodes/0/log`)).text();
+    assert.match(minted, /minting/);
+    assert.match(minted, /api_token=\*\*\*/);
+    const used = await (await fetch(`${server.url}/v1/tasks/${id}/nodes/1/log`)).text();
+    assert.match(used, /logging in with auth=\*\*\*/);
+    assert.ok(!minted.includes(SECRET) && !used.includes(SECRET), `${minted}\n${used}`);
+  });
+
+  it('keeps it out of `baton show` and `baton logs`', async () => {
+    const shown = await baton(['show', id, '--server', server.url]);
+    assert.match(shown.stdout, /login refused for auth=\*\*\*/, shown.stderr);
+    const logs = await baton(['logs', id, 'use', '--server', server.url]);
+    assert.match(logs.stdout, /logging in with auth=\*\*\*/, logs.stderr);
+    for (const out of [shown.stdout, shown.stderr, logs.stdout, logs.stderr]) {
+      assert.ok(!out.includes(SECRET), out);
+    }
+  });
+
+  it("keeps it out of the server's and the executor's own log", async () => {
+    // a request after the run ended, so its lines are all written
+    await fetch(`${server.url}/v1/tasks/${id}`);
+    const log = server.log();
+    assert.match(log, /attempt ended/, 'the log was captured');
+    assert.match(log, /input=account=\*\*\*/, 'the request URL is logged, its input value masked');
+    for (const secret of [SECRET, 'pg-pa55', 'b4ckup-pw', 'acc-0123456']) {
+      assert.ok(!log.includes(secret), `${secret} in the server log:\n${log}`);
+      assert.ok(!executor.log().includes(secret), `${secret} in the executor log`);
+    }
+  });
+});
+
 describe('masking rules', () => {
   it('recognises secret KEYs by name', () => {
     for (const key of [
@@ -243,18 +402,137 @@ describe('masking rules', () => {
     );
   });
 
-  it('scrubs state events of their node', () => {
+  it("scrubs state events of the run's secrets, whichever node they came from", () => {
     const scrubEvent = eventScrubber(
-      JSON.stringify({ nodes: [{ args: ['password=hunter2'] }, { args: ['token=other-one'] }] }),
+      JSON.stringify({
+        nodes: [
+          { name: 'a', args: ['password=hunter2'], output: { api_token: '' } },
+          { name: 'b', args: ['token=other-one', 'x=get_attribute a:api_token'] },
+        ],
+      }),
+      [{ output: { api_token: 'minted-t0ken' } }, undefined],
     );
-    assert.ok(scrubEvent);
     const event = { run: 'r', node: 0, state: 4, error: 'bad hunter2', time: 1 };
     assert.equal(scrubEvent(event).error, 'bad ***');
-    assert.equal(scrubEvent({ ...event, node: 1 }).error, 'bad hunter2', 'not its own secret');
+    assert.equal(scrubEvent({ ...event, node: 1 }).error, 'bad ***', "another node's secret");
+    assert.equal(scrubEvent({ ...event, node: 1, error: 'got minted-t0ken' }).error, 'got ***');
     assert.equal(scrubEvent({ ...event, node: undefined, error: 'other-one' }).error, '***');
     const quiet = { run: 'r', state: 3, time: 1 };
     assert.equal(scrubEvent(quiet), quiet);
-    assert.equal(eventScrubber(JSON.stringify({ nodes: [{ args: ['port=80'] }] })), null);
+    const plain = eventScrubber(JSON.stringify({ nodes: [{ args: ['port=80'] }] }));
+    assert.equal(plain(event), event);
+    assert.equal(plain({ ...event, error: 'got user=abc' }).error, 'got user=abc');
+    assert.equal(plain({ ...event, error: 'got db_pwd=abc' }).error, 'got db_pwd=***');
+  });
+
+  it('recognises the names operators give secrets', () => {
+    for (const key of [
+      'DB_PWD',
+      'db-pwd',
+      'SMTP_PASS',
+      'SSH_KEY',
+      'ENCRYPTION_KEY',
+      'GOOGLE_APPLICATION_CREDENTIALS',
+      'credentials',
+      'DATABASE_URL',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'passphrase',
+    ]) {
+      assert.ok(SECRET_KEY.test(key), key);
+    }
+    for (const key of ['keyboard', 'monkey', 'KEY_NAME', 'url', 'SERVICE_URL']) {
+      assert.ok(!SECRET_KEY.test(key), key);
+    }
+  });
+
+  it('masks the password of a URL with userinfo, in args, outputs and texts', () => {
+    const hidden = nodeSecrets({
+      args: [
+        'conn=postgres://app:pg-pa55@db:5432/app',
+        'mysql://root:r00t-pw@h',
+        'u=https://x.io/a',
+      ],
+    });
+    assert.deepEqual(hidden.args, [
+      'conn=postgres://app:***@db:5432/app',
+      'mysql://root:***@h',
+      'u=https://x.io/a',
+    ]);
+    assert.deepEqual(hidden.values, ['pg-pa55', 'r00t-pw']);
+    assert.deepEqual(
+      maskOutputs({ url: 'amqp://guest:gu3st-pw@mq/', plain: 'http://u@h/' }, new Set()),
+      {
+        url: 'amqp://guest:***@mq/',
+        plain: 'http://u@h/',
+      },
+    );
+    assert.equal(
+      scrubText('cannot connect to redis://:r3dis-pw@cache:6379 (refused); see https://docs/x?a=b'),
+      'cannot connect to redis://:***@cache:6379 (refused); see https://docs/x?a=b',
+    );
+  });
+
+  it('logs request URLs with every input value masked', () => {
+    assert.equal(
+      urlForLog('/v1/tasks?input=account=acc-0123&input=region%3Deu&dry=1&input=x'),
+      '/v1/tasks?input=account=***&input=region%3D***&dry=1&input=***',
+    );
+    assert.equal(urlForLog('/v1/tasks?token=t0k3n'), '/v1/tasks?token=***');
+    assert.equal(urlForLog('/v1/tasks/abc'), '/v1/tasks/abc');
+  });
+
+  it('scrubs many values through an index, longest first, in one read of the text', () => {
+    const values = Array.from({ length: 5000 }, (_, i) => `secret-${i}`);
+    const scrubber = new Scrubber([...values, 'secret-12-longer']);
+    assert.equal(
+      scrubber.scrub('a secret-12-longer, secret-4999 and secret-12 but not secret-x'),
+      'a ***, *** and *** but not secret-x',
+    );
+    assert.equal(new Scrubber(['abc']).scrub('abc'), 'abc', 'too short to search for');
+    // one read: a text of 200,000 characters against 5,000 values stays a cheap call
+    const text = 'x'.repeat(200_000);
+    assert.equal(scrubber.scrub(text), text);
+  });
+
+  it('scrubs an attempt error of what the node was given and produced', () => {
+    const graph = parseDocument(
+      {
+        name: 'g',
+        values: { db_password: 'in-put-pw' },
+        inputs: { db_password: {} },
+        nodes: [
+          { id: 0, name: 'mint', engine: 'nil', output: { api_token: '', host: '' } },
+          {
+            id: 1,
+            name: 'use',
+            engine: 'nil',
+            args: [
+              'auth=get_attribute mint:api_token',
+              'h=get_attribute mint:host',
+              'password=p4ss-word',
+            ],
+            output: { session_key: '' },
+          },
+        ],
+        edges: [[0, 1]],
+      },
+      { engines: new Set(['nil']) },
+    );
+    const outputs: Array<Record<string, string>> = [
+      { api_token: 'minted-t0ken', host: 'db.local' },
+      { session_key: 's3ssion' },
+    ];
+    const node = resolveArgs(graph, graph.nodes[1], outputs);
+    assert.equal(
+      attemptErrorScrubbed(
+        graph,
+        node,
+        outputs,
+        'login minted-t0ken p4ss-word in-put-pw s3ssion on db.local as token=abc',
+      ),
+      'login *** *** *** *** on db.local as token=***',
+    );
   });
 
   it('masks a stored document that lists `secrets` (once the parser keeps the field)', () => {

@@ -23,7 +23,7 @@ import {
   toJsonText,
   validishDocument,
 } from './arbitraries.ts';
-import type { Hostile, Store } from './hostile.ts';
+import { type Hostile, SECRET_MARKER, type Store } from './hostile.ts';
 
 export function send(url: string, h: Hostile): Promise<RawAnswer> {
   return rawRequest(url, {
@@ -42,6 +42,7 @@ export function problem(h: Hostile, a: RawAnswer): string | undefined {
   if (a.timedOut) return `${what}: no answer within ${h.timeoutMs ?? 15_000} ms`;
   if (a.status === 0) return `${what}: no HTTP answer (${a.error ?? 'connection closed'})`;
   if (a.status >= 500) return `${what}: ${a.status} ${a.text.slice(0, 300)}`;
+  if (a.text.includes(SECRET_MARKER)) return `${what}: the answer shows the secret`;
   if (h.expect === 'reject' && (a.status < 400 || a.status >= 500)) {
     return `${what}: expected a 4xx, got ${a.status} ${a.text.slice(0, 300)}`;
   }
@@ -105,6 +106,7 @@ export function corpusTests(
       }
       t.diagnostic(`slowest: ${slowest.name} (${slowest.ms} ms)`);
       await healthy(server(), group);
+      assert.ok(!server().output().includes(SECRET_MARKER), `${group}: the server logged a secret`);
       assert.deepEqual(problems, []);
     });
   }

@@ -759,6 +759,61 @@ function routes(): Hostile[] {
   ];
 }
 
+/**
+ * A secret value the hostile documents below pass as args and inputs: no answer (checked by
+ * `problem`) and no line of the server's own output (checked after each group) may show it.
+ */
+export const SECRET_MARKER = 's3cr3t-fuzz-7f3a';
+
+/**
+ * Names made of terminal escapes (clear screen, window title, C1, bidi overrides), and
+ * secrets in args, URL passwords and `?input=` values, some quoted back by a failing node.
+ */
+function escapesAndSecrets(): Hostile[] {
+  const entry = (name: string, body: unknown, path?: string): Hostile => ({
+    group: 'escapes and secrets',
+    name,
+    path,
+    headers: JSON_TYPE,
+    make: text(JSON.stringify(body)),
+    expect: 'any',
+  });
+  const names = [
+    'evil\u001b]0;pwned\u0007\u001b[2J\u001b[H',
+    'fake\nsuccess  all good',
+    '\u202egnp.exe\u2066',
+    'csi\u009b2J\u007f',
+  ];
+  return [
+    entry('run and node names with terminal escapes', {
+      name: names[0],
+      edges: [],
+      nodes: names.map((name, id) => ({ id, name, engine: 'nil', target: name })),
+    }),
+    entry('a failing node quoting its secret arg', {
+      name: 'secret args',
+      edges: [],
+      nodes: [
+        { id: 0, name: 'a', engine: 'sleep', args: [`password=${SECRET_MARKER}`] },
+        { id: 1, name: 'b', engine: 'sleep', args: [`DB_PWD=${SECRET_MARKER}`] },
+        { id: 2, name: 'c', engine: 'sleep', args: [`postgres://u:${SECRET_MARKER}@db/x`] },
+      ],
+    }),
+    entry(
+      'a secret in an ?input= value, quoted by a failing node',
+      {
+        name: 'secret input',
+        inputs: { account: {} },
+        edges: [],
+        nodes: [
+          { id: 0, name: 'a', engine: 'sleep', args: ['key={{inputs.account}}'], secrets: ['key'] },
+        ],
+      },
+      `/v1/tasks?input=account=${SECRET_MARKER}`,
+    ),
+  ];
+}
+
 /** The whole corpus; `scale` short takes fewer truncation points. */
 export function hostileCorpus(scale: 'short' | 'full'): Hostile[] {
   return [
@@ -773,5 +828,6 @@ export function hostileCorpus(scale: 'short' | 'full'): Hostile[] {
     ...millionElements(),
     ...amplifiers(),
     ...routes(),
+    ...escapesAndSecrets(),
   ];
 }

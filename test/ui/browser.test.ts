@@ -1,14 +1,20 @@
 /**
  * The web UI in a real browser (Debian's Chromium through playwright-core) against a real
- * orchestrator on loopback, with the in-process `sleep` engine making progress visible and
- * `sleep` with a non-number argument making a node fail. Steps share one server and one
- * browser page, and run in order.
+ * orchestrator on loopback and a real executor. Progress the test must see is driven by
+ * gates: a shell task (`gate.sh FILE`) runs until the test creates its FILE, so a node stays
+ * running until the page has shown it running, however slow the machine. `sleep` with a
+ * non-number argument makes a node fail. Steps share one server and one browser page, and
+ * run in order.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import type { RunningServer } from '../../src/cli/server.ts';
+import { type RunningExecutor, startExecutor } from '../../src/executor/server.ts';
 import { STATE_COLOURS } from '../../src/graph/export.ts';
+import { writeScripts } from '../executor/helpers.ts';
 import { doc, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
 import { ensureBuilt, graphStates, launchChromium, screenshot, waitForStates } from './support.ts';
 
@@ -43,8 +49,10 @@ const failingDocument = {
   ],
 };
 
-describe('web UI in Chromium', { timeout: 150_000 }, () => {
+describe('web UI in Chromium', { timeout: 300_000 }, () => {
   const dir = tempDir('baton-ui-');
+  const gates = join(dir.path, 'gates');
+  let executor: RunningExecutor;
   let server: RunningServer;
   let browser: Browser;
   let context: BrowserContext;
@@ -59,9 +67,28 @@ describe('web UI in Chromium', { timeout: 150_000 }, () => {
   before(async () => {
     // Chromium first: without it the tests must fail, not skip.
     browser = await launchChromium();
+    const artifacts = join(dir.path, 'artifacts');
+    mkdirSync(artifacts);
+    mkdirSync(gates);
+    await writeScripts(artifacts, {
+      'gate.sh':
+        '#!/bin/sh\n# runs until the test opens the gate (creates $1)\nwhile [ ! -e "$1" ]; do sleep 0.05; done\n',
+    });
+    executor = await startExecutor({
+      name: 'default',
+      host: '127.0.0.1',
+      port: 0,
+      tls: null,
+      killGraceMs: 1000,
+      artifactRoot: artifacts,
+      dataDir: join(dir.path, 'executor'),
+    });
     const [build, started] = await Promise.all([
       ensureBuilt(),
-      startTestServer({ dataDir: dir.path }),
+      startTestServer({
+        dataDir: join(dir.path, 'orchestrator'),
+        executors: [{ name: 'default', url: executor.url }],
+      }),
     ]);
     server = started;
     process.stderr.write(`# web UI build: ${build}\n`);
@@ -80,6 +107,8 @@ describe('web UI in Chromium', { timeout: 150_000 }, () => {
         report(`${e.violatedDirective} ${e.blockedURI}`),
       );
     });
+    // a hang bound for every wait on the page, generous for a loaded machine
+    context.setDefaultTimeout(60_000);
     page = await context.newPage();
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (message) => {
@@ -96,8 +125,19 @@ describe('web UI in Chromium', { timeout: 150_000 }, () => {
   after(async () => {
     await browser?.close();
     await server?.close();
+    await executor?.close();
     dir.remove();
   });
+
+  /** A node that runs until `openGate(gate)`: a shell task on the executor. */
+  const gated = (
+    gate: string,
+  ): [engine: string, args: string[], extra: Record<string, unknown>] => [
+    'shell',
+    [join(gates, gate)],
+    { artifact: 'gate.sh' },
+  ];
+  const openGate = (gate: string) => writeFileSync(join(gates, gate), '');
 
   it('serves the UI with security headers and no inline script', async () => {
     const res = await fetch(`${server.url}/runs/whatever`, { headers: { accept: 'text/html' } });
@@ -247,9 +287,9 @@ describe('web UI in Chromium', { timeout: 150_000 }, () => {
       server.url,
       doc(
         [
-          ['one', 'sleep', ['1']],
-          ['two', 'sleep', ['0.4']],
-          ['three', 'sleep', ['0.4']],
+          ['one', ...gated('chain-one')],
+          ['two', ...gated('chain-two')],
+          ['three', ...gated('chain-three')],
         ],
         [
           [0, 1],
@@ -278,23 +318,29 @@ describe('web UI in Chromium', { timeout: 150_000 }, () => {
       page.locator('.react-flow__node[data-id="2"]').evaluate((el) => el.style.transform);
     const before = await position();
 
+    // each node ends only once the page has shown it running
+    await waitForStates(page, { one: 'running' });
+    openGate('chain-one');
     await waitForStates(page, { one: 'success', two: 'running' });
     const midway = await graphStates(page);
     assert.notEqual(midway.three, 'success', 'three waits for two');
+    assert.notEqual(midway.three, 'running', 'three waits for two');
     const running = page.locator('.react-flow__node [data-node-name="two"]');
     assert.equal(
       await running.evaluate((el) => getComputedStyle(el).backgroundColor),
       rgb(STATE_COLOURS.running),
     );
     await screenshot(page, 'run-live');
+    openGate('chain-two');
+    await waitForStates(page, { two: 'success', three: 'running' });
+    openGate('chain-three');
     await waitForStates(page, { one: 'success', two: 'success', three: 'success' });
     await page.locator('[data-testid="run-state"] [data-state="success"]').waitFor();
 
     const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
     const order = (name: string) =>
       seen.filter((s) => s.startsWith(`${name}:`)).map((s) => s.split(':')[1]);
-    // (one may have finished before the page was up on a slow machine)
-    for (const name of ['two', 'three']) {
+    for (const name of ['one', 'two', 'three']) {
       const states = order(name);
       assert.ok(states.includes('running'), `${name} was seen running: ${states}`);
     }
@@ -321,7 +367,7 @@ describe('web UI in Chromium', { timeout: 150_000 }, () => {
       doc(
         [
           ['quick', 'sleep', ['0.1']],
-          ['slow', 'sleep', ['30']],
+          ['slow', ...gated('never-opened')],
           ['after', 'nil'],
         ],
         [
@@ -457,7 +503,7 @@ describe('web UI in Chromium', { timeout: 150_000 }, () => {
   it("shows the server's refusal when the page's view is stale", async () => {
     const { body } = await post(
       server.url,
-      doc([['long', 'sleep', ['30']]], [], { name: 'stale' }),
+      doc([['long', ...gated('never-opened')]], [], { name: 'stale' }),
     );
     await waitForRun(server.url, body.id, (run) => run.nodes[0].state === 2);
     // No live stream, and no re-reading after the first load: the page still shows running.

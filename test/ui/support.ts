@@ -100,7 +100,7 @@ export function graphStates(page: Page): Promise<Record<string, string>> {
 export async function waitForStates(
   page: Page,
   expected: Record<string, string>,
-  timeout = 15_000,
+  timeout = 60_000,
 ): Promise<void> {
   try {
     await page.waitForFunction(

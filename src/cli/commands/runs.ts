@@ -18,6 +18,7 @@ import {
   paintFor,
   paintState,
   render,
+  terminalSafe as safe,
   table,
 } from '../output.ts';
 import { Tally } from '../progress.ts';
@@ -110,9 +111,13 @@ export function registerRunCommands(cli: Command): void {
     withClient(
       cli
         .command('logs')
-        .description("print a node's captured stdout and stderr (as its executor kept them)")
+        .description(
+          "print a node's captured stdout and stderr (as its executor kept them); on a " +
+            'terminal, control characters other than newline and tab are shown escaped (\\x1b)',
+        )
         .argument('<id>', 'run id')
-        .argument('<node>', 'node id (a number) or name'),
+        .argument('<node>', 'node id (a number) or name')
+        .option('--raw', 'print the log exactly as captured, even on a terminal'),
     ),
     'baton logs 5c0f7a2e-... install',
     'baton logs 5c0f7a2e-... 2 > install.log',
@@ -156,8 +161,8 @@ export function runsTable(
   return table(
     ['ID', 'NAME', 'STATE', 'NODES', 'STARTED', 'DURATION'],
     runs.map((run) => [
-      run.id,
-      run.name,
+      safe(run.id),
+      safe(run.name),
       paintState(paint, run.state_code),
       String(run.nodes),
       formatAge(run.start_date, now),
@@ -215,8 +220,8 @@ export function runTable(
   for (const node of run.nodes) tally.set(node.id, node.state);
   const when = (iso: string | null) => (iso ? `${iso} (${formatAge(iso, now)})` : '-');
   const header: Array<[string, string]> = [
-    ['ID', run.id],
-    ['Name', run.name],
+    ['ID', safe(run.id)],
+    ['Name', safe(run.name)],
     ['State', paintState(paint, run.state)],
     ['Nodes', `${run.nodes.length}: ${tally.countsText(paint)}`],
     ['Created', when(run.created_date)],
@@ -224,19 +229,19 @@ export function runTable(
     ['Stopped', when(run.stop_date)],
     ['Duration', durationBetween(run.start_date, run.stop_date, now)],
   ];
-  if (run.error) header.push(['Error', run.error]);
+  if (run.error) header.push(['Error', safe(run.error)]);
   const tty = process.stdout.isTTY === true;
   const nodes = table(
     ['NAME', 'ENGINE', 'TARGET', 'STATE', 'ATTEMPTS', 'DURATION', 'OUTPUTS', 'ERROR'],
     run.nodes.map((node) => [
-      node.name,
-      node.engine,
-      node.target || '-',
+      safe(node.name),
+      safe(node.engine),
+      safe(node.target || '-'),
       paintState(paint, node.state),
       String(node.attempts),
       durationBetween(node.start_date, node.stop_date, now),
-      outputsOf(node) || '-',
-      node.error ?? '',
+      safe(outputsOf(node) || '-'),
+      safe(node.error ?? ''),
     ]),
     {
       paint,
@@ -261,7 +266,7 @@ async function cancelCommand(id: string, flags: ShowFlags): Promise<void> {
     render(flags.output, run, () => {
       const tally = new Tally();
       for (const node of run.nodes) tally.set(node.id, node.state);
-      return `run ${run.id} ${paintState(paint, run.state)}: ${tally.countsText(paint)}`;
+      return `run ${safe(run.id)} ${paintState(paint, run.state)}: ${tally.countsText(paint)}`;
     }),
   );
 }
@@ -277,10 +282,23 @@ async function retryCommand(id: string, flags: RetryFlags): Promise<void> {
   process.exitCode = await followRun(client, id, { watch: flags.watch, output: flags.output });
 }
 
-async function logsCommand(id: string, node: string, flags: ClientFlags): Promise<void> {
+interface LogsFlags extends ClientFlags {
+  raw?: boolean;
+}
+
+async function logsCommand(id: string, node: string, flags: LogsFlags): Promise<void> {
   const client = clientFor(flags);
   const n = /^\d+$/.test(node) ? Number(node) : nodeByName(await client.run(id), node);
-  process.stdout.write(await client.log(id, n));
+  const log = await client.log(id, n);
+  // A pipe or a file gets the bytes the task wrote; a terminal must not obey escape sequences
+  // a task (or whoever fed it input) printed, so it sees them escaped, lines and tabs kept.
+  const raw = flags.raw === true || process.stdout.isTTY !== true;
+  process.stdout.write(raw ? log : terminalLog(log));
+}
+
+/** A log as a terminal shows it: control characters escaped but newlines and tabs. */
+export function terminalLog(log: string): string {
+  return safe(log.replaceAll('\r\n', '\n'), '\n\t');
 }
 
 function nodeByName(run: RunDetail, name: string): number {
@@ -289,6 +307,6 @@ function nodeByName(run: RunDetail, name: string): number {
   const names = run.nodes.slice(0, 20).map((node) => node.name);
   const more = run.nodes.length > names.length ? ', ...' : '';
   throw new UsageError(
-    `run ${run.id} has no node named "${name}"; its nodes: ${names.join(', ')}${more}`,
+    `run ${safe(run.id)} has no node named "${safe(name)}"; its nodes: ${names.map((n) => safe(n)).join(', ')}${more}`,
   );
 }

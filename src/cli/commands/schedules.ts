@@ -7,7 +7,15 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { BatonClient } from '../client.ts';
 import { readDocumentText, UsageError } from '../documents.ts';
-import { FORMATS, formatDuration, type Paint, paintFor, render, table } from '../output.ts';
+import {
+  FORMATS,
+  formatDuration,
+  type Paint,
+  paintFor,
+  render,
+  terminalSafe as safe,
+  table,
+} from '../output.ts';
 import { type ClientFlags, clientFor, examples, outputOption, withClient } from './common.ts';
 
 /** A schedule as `/v1/schedules` answers it. */
@@ -179,8 +187,10 @@ async function actionCommand(
 
 /** `schedule 3f1c... "backup" (0 3 * * * Europe/Paris): next 2030-01-02T02:00:00.000Z (in 5h12m)` */
 function describe(schedule: Schedule, now: number): string {
-  const head = `schedule ${schedule.id} "${schedule.name}" (${schedule.cron}, ${schedule.timezone})`;
-  if (schedule.paused) return `${head}: paused${schedule.error ? `: ${schedule.error}` : ''}`;
+  const head = safe(
+    `schedule ${schedule.id} "${schedule.name}" (${schedule.cron}, ${schedule.timezone})`,
+  );
+  if (schedule.paused) return `${head}: paused${schedule.error ? `: ${safe(schedule.error)}` : ''}`;
   return `${head}: next ${nextText(schedule.next_fire_at, now)}`;
 }
 
@@ -204,12 +214,12 @@ export function schedulesTable(
   return table(
     ['ID', 'NAME', 'CRON', 'TIMEZONE', 'CATCHUP', 'STATE', 'NEXT', 'LAST'],
     schedules.map((s) => [
-      s.id,
-      s.name,
-      s.cron,
-      s.timezone,
+      safe(s.id),
+      safe(s.name),
+      safe(s.cron),
+      safe(s.timezone),
       s.catchup,
-      s.paused ? paint('yellow', s.error ? `paused: ${s.error}` : 'paused') : 'active',
+      s.paused ? paint('yellow', s.error ? `paused: ${safe(s.error)}` : 'paused') : 'active',
       s.paused || s.next_fire_at === null
         ? '-'
         : `${s.next_fire_at} (${inTime(s.next_fire_at, now)})`,
