@@ -73,15 +73,30 @@ export class TaskService {
     // running it again could do it twice, which the idempotency key promises never happens.
     // Failure lets the orchestrator's retry policy (or a human) decide. Local programs the
     // dead executor left running are killed first: a retry must not run beside them.
+    // Containers run on without their executor: those tasks resume instead (#resumeTasks).
+    this.#resumeTasks();
     const killed = killTaskProcesses(new Set(options.store.runningIds()));
     if (killed.length > 0)
       options.logger.warn({ pids: killed }, 'killed task processes left running by a crash');
-    const failed = options.store.failRunning(RESTARTED_ERROR, Date.now());
+    const failed = options.store.failRunning(RESTARTED_ERROR, Date.now(), [...this.#live.keys()]);
     if (failed > 0)
       options.logger.warn({ failed }, 'marked tasks interrupted by a restart as failed');
     // Queued tasks never started, so running them now still runs them exactly once.
     this.#queue.push(...options.store.queued());
     this.#startQueued();
+  }
+
+  /**
+   * Running tasks whose driver can re-attach to what the dead executor left (`Driver.resume`:
+   * a container) go on where they were: the driver reports their outcome as if no crash had
+   * happened, or fails them when nothing is left. They keep their slots and start time.
+   */
+  #resumeTasks(): void {
+    for (const task of this.#o.store.running()) {
+      if (this.#o.drivers.get(task.node.engine)?.resume === undefined) continue;
+      this.#o.logger.warn({ task: task.id }, 'resuming a task a restart interrupted');
+      this.#start(task, true);
+    }
   }
 
   get engines(): string[] {
@@ -214,19 +229,21 @@ export class TaskService {
     }
   }
 
-  #start(task: TaskRecord): void {
+  #start(task: TaskRecord, resumed = false): void {
     const controller = new AbortController();
     const log = new LogBuffer();
     const live: LiveTask = { controller, log, done: Promise.resolve() };
     this.#live.set(task.id, live);
-    task.startedAt = Date.now();
-    this.#o.store.markRunning(task.id, task.startedAt);
-    live.done = this.#execute(task, live).catch((err: Error) => {
+    if (!resumed) {
+      task.startedAt = Date.now();
+      this.#o.store.markRunning(task.id, task.startedAt);
+    }
+    live.done = this.#execute(task, live, resumed).catch((err: Error) => {
       this.#o.logger.error({ err, task: task.id }, 'recording the end of a task failed');
     });
   }
 
-  async #execute(task: TaskRecord, live: LiveTask): Promise<void> {
+  async #execute(task: TaskRecord, live: LiveTask, resumed: boolean): Promise<void> {
     const { node } = task;
     const signal = live.controller.signal;
     // The task runs only once the record that it is running would survive a power cut (the
@@ -248,12 +265,14 @@ export class TaskService {
       return;
     }
     const timeout = node.timeout ?? 0;
+    // a resumed task has already used part of its time
+    const used = resumed ? Date.now() - (task.startedAt ?? Date.now()) : 0;
     // beyond setTimeout's limit (about 24.8 days) Node would fire at once: treat as no limit
     const timer =
       timeout > 0 && timeout * 1000 <= MAX_TIMER_MS
         ? setTimeout(
             () => this.#stop(live, { state: State.timeout, error: `timed out after ${timeout} s` }),
-            timeout * 1000,
+            Math.max(0, timeout * 1000 - used),
           )
         : undefined;
     let result: TaskResult = { ok: false, output: {}, exitCode: null, error: null };
@@ -262,8 +281,9 @@ export class TaskService {
       // canceled (or the executor stopping) while waiting for the fsync: it never starts
       if (signal.aborted) throw signal.reason;
       if (driver === undefined) throw new Error(`unknown engine ${JSON.stringify(node.engine)}`);
-      result = await driver.run({
+      const context = {
         taskId: task.id,
+        key: task.key,
         node,
         signal,
         log: live.log,
@@ -271,7 +291,8 @@ export class TaskService {
         sshConfig: this.#o.sshConfig,
         killGraceMs: this.#o.killGraceMs,
         spawn: this.#o.spawn,
-      });
+      };
+      result = await (resumed && driver.resume ? driver.resume(context) : driver.run(context));
     } catch (err) {
       if (!signal.aborted)
         result = {

@@ -205,12 +205,21 @@ export class TaskStore {
     return rows.map((r) => String(r.id));
   }
 
-  /** Marks every task still `running` as failed; see TaskService for why. */
-  failRunning(error: string, now: number): number {
+  /** Tasks recorded as running, oldest first. */
+  running(): TaskRecord[] {
+    const rows = this.#stmt('SELECT * FROM tasks WHERE state = ? ORDER BY seq').all(State.running);
+    return rows.map((r) => toRecord(r as unknown as Row));
+  }
+
+  /** Marks every task still `running` but those in `except` as failed; see TaskService for why. */
+  failRunning(error: string, now: number, except: readonly string[] = []): number {
     return Number(
       this.#db
-        .prepare('UPDATE tasks SET state = ?, error = ?, stopped_at = ? WHERE state = ?')
-        .run(State.failure, error, now, State.running).changes,
+        .prepare(
+          `UPDATE tasks SET state = ?, error = ?, stopped_at = ?
+             WHERE state = ? AND id NOT IN (SELECT value FROM json_each(?))`,
+        )
+        .run(State.failure, error, now, State.running, JSON.stringify(except)).changes,
     );
   }
 

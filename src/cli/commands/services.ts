@@ -13,7 +13,15 @@ import type { TlsMaterial } from '../../executor/server.ts';
 import { type Config, ConfigError, normalizeExecutorUrl } from '../config.ts';
 import { UsageError } from '../documents.ts';
 import type { ExecutorConfig, ServerOptions } from '../server.ts';
-import { type ConfigFlags, config, examples, port, positive, withConfig } from './common.ts';
+import {
+  type ConfigFlags,
+  collect,
+  config,
+  examples,
+  port,
+  positive,
+  withConfig,
+} from './common.ts';
 import { registerTokenCommands } from './token.ts';
 
 function executorFlag(value: string): ExecutorConfig {
@@ -126,6 +134,8 @@ interface ExecutorFlags extends ConfigFlags {
   sshConfig?: string;
   concurrency?: number;
   spawner?: 'posix' | 'node';
+  dockerHost?: string;
+  dockerAllow?: string[];
   tls?: string;
   plainHttp?: boolean;
 }
@@ -268,7 +278,9 @@ export function registerServiceCommands(cli: Command): void {
     withConfig(
       cli
         .command('executor')
-        .description('run an executor service: runs shell, ssh, toscassh, ansible and http tasks')
+        .description(
+          'run an executor service: runs shell, ssh, toscassh, ansible and http tasks, and docker ones when a Docker daemon answers',
+        )
         .option('--host <host>', 'address to listen on (env BATON_HOST; default 127.0.0.1)')
         .option('--port <port>', 'port to listen on (env BATON_PORT; default 8585)', port)
         .option('--name <name>', 'the name orchestrators route targets to', 'default')
@@ -289,6 +301,15 @@ export function registerServiceCommands(cli: Command): void {
           ).choices(['posix', 'node']),
         )
         .option(
+          '--docker-host <url>',
+          'Docker daemon of the docker engine: unix:///path.sock or tcp://HOST:PORT (default: DOCKER_HOST, else /var/run/docker.sock)',
+        )
+        .option(
+          '--docker-allow <pattern>',
+          'images the docker engine may run, e.g. registry.example/* (repeatable; default: any)',
+          collect,
+        )
+        .option(
           '--tls <dir>',
           'certificates from `baton certs`: require client certificates (env BATON_TLS)',
         )
@@ -297,6 +318,7 @@ export function registerServiceCommands(cli: Command): void {
     'baton certs --out ./certs',
     'baton executor --tls ./certs --artifacts examples/artifacts',
     'baton executor --config executor.json   # gorchestrator-shaped: http.bind_port, ...',
+    "baton executor --tls ./certs --docker-allow 'registry.example/*'",
   ).action(async (flags: ExecutorFlags) => {
     const cfg = config(flags);
     const tls = await executorTls(flags, cfg);
@@ -314,6 +336,10 @@ export function registerServiceCommands(cli: Command): void {
       sshConfig: flags.sshConfig ?? cfg.sshConfig,
       concurrency: flags.concurrency,
       spawner: flags.spawner,
+      docker: {
+        host: flags.dockerHost ?? cfg.dockerHost,
+        allow: flags.dockerAllow ?? cfg.dockerAllow,
+      },
       tls,
       logger,
     });
