@@ -10,7 +10,8 @@ import { LABEL_TASK } from '../../src/executor/docker/spec.ts';
 import type { GorchNode } from '../../src/graph/model.ts';
 import { State } from '../../src/graph/states.ts';
 import { startTestDocker, TEST_IMAGE, type TestDocker } from '../support/docker.ts';
-import { freshKey, harness, node, until } from './helpers.ts';
+import { doc, post, startTestServer, waitForRun } from '../support/server.ts';
+import { freshKey, harness, node, tempDir, until } from './helpers.ts';
 
 function dockerNode(args: string[], fields: Partial<GorchNode> = {}): GorchNode {
   return node({ engine: 'docker', artifact: TEST_IMAGE, args, ...fields });
@@ -182,5 +183,42 @@ describe('docker engine', () => {
       h.client.submit(dockerNode(['true']), freshKey()),
       /unknown engine "docker"; known engines: nil, sleep, shell, ssh, toscassh, ansible, http$/,
     );
+  });
+
+  it('in a run: outputs reach a downstream container through get_attribute; the API serves the log', async (t) => {
+    const h = await harness(t, { docker: { host: docker.host } });
+    const data = await tempDir(t, 'baton-orch-');
+    const server = await startTestServer({
+      dataDir: data,
+      executors: [{ name: 'default', url: h.executor.url }],
+    });
+    t.after(() => server.close());
+    const { status, body } = await post(
+      server.url,
+      doc(
+        [
+          [
+            'produce',
+            'docker',
+            ['/bin/sh', '-c', 'echo ip=10.1.1.1; echo hello from the container'],
+            { artifact: TEST_IMAGE, output: { ip: '' } },
+          ],
+          [
+            'consume',
+            'docker',
+            ['IP=get_attribute produce:ip', '/bin/sh', '-c', 'echo "got=$IP"'],
+            { artifact: TEST_IMAGE, env: ['IP'], output: { got: '' } },
+          ],
+        ],
+        [[0, 1]],
+      ),
+    );
+    assert.equal(status, 202, JSON.stringify(body));
+    const run = await waitForRun(server.url, body.id, undefined, 120_000);
+    assert.equal(run.state, State.success, JSON.stringify(run.nodes.map((n) => n.error)));
+    assert.deepEqual(run.nodes[1].output, { got: '10.1.1.1' });
+    const log = await fetch(`${server.url}/v1/tasks/${body.id}/nodes/0/log`);
+    assert.equal(log.status, 200);
+    assert.match(await log.text(), /hello from the container/);
   });
 });
