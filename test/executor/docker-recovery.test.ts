@@ -43,6 +43,7 @@ describe('docker engine: executor crash and restart mid-container', () => {
       docker.host,
     ];
     const first = await processes.start(args);
+    await until(() => /engines offered: .*docker/.test(first.output()), 'the engines logged');
     const client = createExecutorClient({ url: first.url });
     t.after(() => client.close());
     const { id } = await client.submit(

@@ -89,14 +89,18 @@ describe('docker engine', () => {
     assert.match(await h.client.log(id), /started/);
   });
 
-  it('a timeout stops the container and removes it', async (t) => {
+  it('a timeout stops the container (SIGTERM first) and removes it', async (t) => {
     const h = await harness(t, { docker: { host: docker.host } });
     const status = await h.run(
-      dockerNode(['/bin/sh', '-c', 'while true; do sleep 1; done'], { timeout: 1 }),
+      dockerNode(
+        ['/bin/sh', '-c', 'trap "echo got TERM; exit 0" TERM; while true; do sleep 1; done'],
+        { timeout: 1 },
+      ),
       60,
     );
     assert.equal(status.state, State.timeout);
     assert.match(status.error ?? '', /timed out after 1 s/);
+    assert.match(await h.client.log(status.id), /got TERM/);
     assert.deepEqual(await containersOf(docker.engine, status.id), []);
   });
 

@@ -157,6 +157,8 @@ async function follow(
     });
   };
   try {
+    // stopped while it was being created: it never starts (and is removed below)
+    if (start && task.signal.aborted) return failed('stopped before the container started');
     if (start) await engine.start(id);
     if (task.signal.aborted) onAbort();
     else task.signal.addEventListener('abort', onAbort, { once: true });
