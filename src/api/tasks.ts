@@ -28,7 +28,7 @@ import {
   TaskParams,
   type TaskSummary,
 } from './schemas.ts';
-import { RunSecrets, scrub, scrubText } from './secrets.ts';
+import { RunSecrets, scrubText } from './secrets.ts';
 
 const errorRef = Type.Ref('Error');
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

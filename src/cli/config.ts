@@ -30,6 +30,9 @@
  * tls: ./certs                    # files written by `baton certs`
  * artifacts: ./artifacts          # executor
  * ssh_config: ./ssh_config        # executor
+ * docker:                         # executor: the docker engine
+ *   host: unix:///var/run/docker.sock
+ *   allow: ['registry.example/*']  # image patterns; none: any image
  * ```
  *
  * Keys match case-insensitively, as Go's encoding/json matched them for gorchestrator (its
@@ -75,6 +78,9 @@ export interface Config {
   tls?: string;
   artifacts?: string;
   sshConfig?: string;
+  /** executor: the docker engine's daemon (`docker.host`) and image patterns (`docker.allow`) */
+  dockerHost?: string;
+  dockerAllow?: string[];
   executors?: ExecutorConfig[];
   logLevel?: LogLevel;
   /** `log.hook`: syslog and logstash outputs */
@@ -161,6 +167,7 @@ export function parseConfig(raw: unknown, source: string): Config {
     'ssh_config',
     'otlp',
     'auth',
+    'docker',
   ]);
   const config: Config = { file: source };
 
@@ -231,6 +238,17 @@ export function parseConfig(raw: unknown, source: string): Config {
       if (!Array.isArray(hook)) at.fail('log.hook', 'a list of hooks', hook);
       const hooks = hook.map((item, i) => at.logHook(item, `log.hook[${i}]`));
       if (hooks.length > 0) config.logHooks = hooks;
+    }
+  }
+
+  const docker = top.get('docker');
+  if (docker !== undefined && docker !== null) {
+    const fields = at.object(docker, 'docker', ['host', 'allow']);
+    config.dockerHost = at.optional(fields, 'docker.host', at.dockerHost);
+    const allow = fields.get('allow');
+    if (allow !== undefined && allow !== null) {
+      if (!Array.isArray(allow)) at.fail('docker.allow', 'a list of image patterns', allow);
+      config.dockerAllow = allow.map((p, i) => at.string(p, `docker.allow[${i}]`));
     }
   }
 
@@ -416,6 +434,14 @@ class Fields {
     }
     if (!protocols.includes(url.protocol)) this.fail(path, `a URL like ${example}`, text);
     return url;
+  }
+
+  dockerHost(value: unknown, path: string): string {
+    const text = this.string(value, path);
+    if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+)$/.test(text)) {
+      this.fail(path, 'unix:///path/to/docker.sock or tcp://HOST:PORT', text);
+    }
+    return text;
   }
 
   serverUrl(value: unknown, path: string): string {

@@ -18,6 +18,7 @@ import Fastify, {
   type FastifyReply,
 } from 'fastify';
 import { Agent } from 'undici';
+import { type DockerOptions, probeDocker } from './drivers/docker.ts';
 import { drivers } from './drivers/index.ts';
 import { guardedLookup, HttpAllowlist } from './http-allow.ts';
 import { ErrorSchema, NodeBody, Ping, TaskParams, TaskStatusSchema, WaitQuery } from './schemas.ts';
@@ -67,6 +68,8 @@ export interface ExecutorOptions {
   httpAllow?: readonly string[];
   /** drivers by engine name; the built-in ones by default (benchmarks wrap them to time) */
   drivers?: ReadonlyMap<string, Driver>;
+  /** the Docker daemon of the `docker` engine, offered only when it answers at start-up */
+  docker?: DockerOptions;
 }
 
 /** The longest long poll, so a proxy or client timeout of a few minutes never cuts one. */
@@ -94,10 +97,14 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     { spawner },
     `local programs start with ${spawner === 'posix' ? 'posix_spawn' : "Node's child_process"}`,
   );
-  const engines = options.drivers ?? drivers;
   // connections of the http engine go only to addresses checked when their name resolved
   const httpDispatcher = new Agent({ connect: { lookup: guardedLookup() } });
   app.addHook('onClose', () => httpDispatcher.close());
+  const engines = options.drivers ?? (await withDocker(options.docker, app));
+  app.log.info(
+    { engines: [...engines.keys()] },
+    `engines offered: ${[...engines.keys()].join(', ')}`,
+  );
   const service = new TaskService({
     store,
     drivers: engines,
@@ -236,6 +243,22 @@ export async function startExecutor(
     app,
     close: () => app.close(),
   };
+}
+
+/** The built-in drivers, plus `docker` when a daemon answers `/_ping`. */
+async function withDocker(
+  docker: DockerOptions | undefined,
+  app: { log: FastifyBaseLogger; addHook(name: 'onClose', hook: () => Promise<void>): unknown },
+): Promise<ReadonlyMap<string, Driver>> {
+  const probe = await probeDocker(docker ?? {});
+  if (probe.driver === undefined) {
+    app.log.info({ docker: probe.host }, `docker engine not offered: ${probe.why}`);
+    return drivers;
+  }
+  app.log.info({ docker: probe.host }, `docker engine: daemon at ${probe.host}`);
+  // after preClose, which stops the running containers
+  app.addHook('onClose', () => probe.close());
+  return new Map([...drivers, ['docker', probe.driver]]);
 }
 
 function noTask(id: string) {

@@ -91,6 +91,9 @@ export class TaskService {
     this.#o = options;
     this.#exits = path.join(options.store.dir, 'exits');
     mkdirSync(this.#exits, { recursive: true, mode: 0o700 });
+    // containers run on without their executor: those tasks resume (#resumeTasks); the others
+    // a crash interrupted are ended as well as can be known (#recoverRunning)
+    this.#resumeTasks();
     this.#recoverRunning();
     // Queued tasks never started, so running them now still runs them exactly once.
     this.#queue.push(...options.store.queued());
@@ -110,7 +113,8 @@ export class TaskService {
    */
   #recoverRunning(): void {
     const { store, logger } = this.#o;
-    const running = store.runningIds();
+    // tasks resumed by their driver are live again: not this method's to end
+    const running = store.runningIds().filter((id) => !this.#live.has(id));
     const killedTasks = new Set<string>();
     const killed = killTaskProcesses(new Set(running), (_pid, id) => killedTasks.add(id));
     if (killed.length > 0)
@@ -156,6 +160,19 @@ export class TaskService {
       return undefined;
     }
     return /^\d{1,3}\n$/.test(text) ? Number(text.trim()) : undefined;
+  }
+
+  /**
+   * Running tasks whose driver can re-attach to what the dead executor left (`Driver.resume`:
+   * a container) go on where they were: the driver reports their outcome as if no crash had
+   * happened, or fails them when nothing is left. They keep their slots and start time.
+   */
+  #resumeTasks(): void {
+    for (const task of this.#o.store.running()) {
+      if (this.#o.drivers.get(task.node.engine)?.resume === undefined) continue;
+      this.#o.logger.warn({ task: task.id }, 'resuming a task a restart interrupted');
+      this.#start(task, true);
+    }
   }
 
   get engines(): string[] {
@@ -288,19 +305,21 @@ export class TaskService {
     }
   }
 
-  #start(task: TaskRecord): void {
+  #start(task: TaskRecord, resumed = false): void {
     const controller = new AbortController();
     const log = new LogBuffer();
     const live: LiveTask = { controller, log, done: Promise.resolve() };
     this.#live.set(task.id, live);
-    task.startedAt = Date.now();
-    this.#o.store.markRunning(task.id, task.startedAt);
-    live.done = this.#execute(task, live).catch((err: Error) => {
+    if (!resumed) {
+      task.startedAt = Date.now();
+      this.#o.store.markRunning(task.id, task.startedAt);
+    }
+    live.done = this.#execute(task, live, resumed).catch((err: Error) => {
       this.#o.logger.error({ err, task: task.id }, 'recording the end of a task failed');
     });
   }
 
-  async #execute(task: TaskRecord, live: LiveTask): Promise<void> {
+  async #execute(task: TaskRecord, live: LiveTask, resumed: boolean): Promise<void> {
     const { node } = task;
     const signal = live.controller.signal;
     // The task runs only once the record that it is running would survive a power cut (the
@@ -322,12 +341,14 @@ export class TaskService {
       return;
     }
     const timeout = node.timeout ?? 0;
+    // a resumed task has already used part of its time
+    const used = resumed ? Date.now() - (task.startedAt ?? Date.now()) : 0;
     // beyond setTimeout's limit (about 24.8 days) Node would fire at once: treat as no limit
     const timer =
       timeout > 0 && timeout * 1000 <= MAX_TIMER_MS
         ? setTimeout(
             () => this.#stop(live, { state: State.timeout, error: `timed out after ${timeout} s` }),
-            timeout * 1000,
+            Math.max(0, timeout * 1000 - used),
           )
         : undefined;
     let result: TaskResult = { ok: false, output: {}, exitCode: null, error: null };
@@ -336,8 +357,9 @@ export class TaskService {
       // canceled (or the executor stopping) while waiting for the fsync: it never starts
       if (signal.aborted) throw signal.reason;
       if (driver === undefined) throw new Error(`unknown engine ${JSON.stringify(node.engine)}`);
-      result = await driver.run({
+      const context = {
         taskId: task.id,
+        key: task.key,
         node,
         signal,
         log: live.log,
@@ -348,7 +370,8 @@ export class TaskService {
         env: this.#o.env,
         exitFile: path.join(this.#exits, task.id),
         http: this.#o.http,
-      });
+      };
+      result = await (resumed && driver.resume ? driver.resume(context) : driver.run(context));
     } catch (err) {
       if (!signal.aborted)
         result = {

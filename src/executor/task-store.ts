@@ -210,6 +210,12 @@ export class TaskStore {
     return rows.map((r) => String(r.id));
   }
 
+  /** Tasks recorded as running, oldest first. */
+  running(): TaskRecord[] {
+    const rows = this.#stmt('SELECT * FROM tasks WHERE state = ? ORDER BY seq').all(State.running);
+    return rows.map((r) => toRecord(r as unknown as Row));
+  }
+
   /** Queued tasks, oldest first. */
   queued(): TaskRecord[] {
     const rows = this.#stmt('SELECT * FROM tasks WHERE state = ? ORDER BY seq').all(State.torun);

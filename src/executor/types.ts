@@ -30,6 +30,8 @@ export interface LogSink {
 export interface TaskContext {
   /** the executor's task id, given to local programs as BATON_TASK_ID (see orphans.ts) */
   taskId: string;
+  /** the idempotency key the task was submitted with (containers carry it as a label) */
+  key?: string;
   node: GorchNode;
   /** aborted on cancel, timeout or executor shutdown; drivers stop their work when it fires */
   signal: AbortSignal;
@@ -71,4 +73,10 @@ export interface TaskResult {
 
 export interface Driver {
   run(task: TaskContext): Promise<TaskResult>;
+  /**
+   * Picks up a task that was running when the executor died, for drivers whose work outlives
+   * the executor (a container runs on without it): re-attaches and reports the outcome, or
+   * fails the task when nothing is left to attach to. Tasks of drivers without it are failed.
+   */
+  resume?(task: TaskContext): Promise<TaskResult>;
 }

@@ -38,6 +38,30 @@ export interface GorchNode {
   secrets?: string[];
   /** named pool the node takes one slot of while it runs */
   pool?: string;
+  /** arg KEYs passed as environment variables instead of arguments (docker) */
+  env?: string[];
+  /** limits of the node's container (docker) */
+  resources?: NodeResources;
+  /** how the node's container runs (docker) */
+  container?: ContainerOptions;
+}
+
+export interface NodeResources {
+  /** CPUs, fractions allowed (0.5: half a CPU) */
+  cpus?: number;
+  /** memory limit such as "256m" (units k, m, g) */
+  memory?: string;
+}
+
+export interface ContainerOptions {
+  /** network mode; default "none" (no network); host and container: modes are refused */
+  network?: string;
+  /** mount the image's root filesystem read-only */
+  read_only?: boolean;
+  /** user (and group) to run as, e.g. "1000:1000"; default the image's */
+  user?: string;
+  /** when to pull the image: if-not-present (default), always, never */
+  pull?: 'if-not-present' | 'always' | 'never';
 }
 
 /** A `KEY=get_attribute NODE:ATTR` argument, resolved against `source` at dispatch time. */

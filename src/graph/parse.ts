@@ -75,6 +75,7 @@ export const DEFAULT_ENGINES: ReadonlySet<string> = new Set([
   'toscassh',
   'ansible',
   'http',
+  'docker',
 ]);
 
 /** Longest accepted NODE regular expression of a get_attribute arg. */
@@ -346,6 +347,7 @@ function normalizeNodes(
     }
     if (raw.depends !== undefined) node.depends = raw.depends;
     if (raw.secrets !== undefined) node.secrets = raw.secrets.slice();
+    copyContainerFields(raw, node, at);
     checkNoNul(node, at);
     if (raw.pool !== undefined) {
       if (opts.pools && !opts.pools.has(raw.pool)) {
@@ -358,6 +360,28 @@ function normalizeNodes(
     nodes[k] = node;
   }
   return { nodes, byName };
+}
+
+/** The fields of a node run in a container (docker): copied, and what the schema cannot say. */
+function copyContainerFields(
+  raw: GorchDocumentInput['nodes'][number],
+  node: GorchNode,
+  at: string,
+) {
+  if (raw.env !== undefined) node.env = raw.env.slice();
+  if (raw.resources !== undefined) node.resources = { ...raw.resources };
+  if (raw.container !== undefined) {
+    const network = raw.container.network;
+    if (network !== undefined && /^(host|container:.*)$/.test(network)) {
+      fail(
+        'shape',
+        `${at}.container.network`,
+        `"${network}" would share the host's or another container's network; ` +
+          'use "none" (the default), "bridge" or a network name',
+      );
+    }
+    node.container = { ...raw.container };
+  }
 }
 
 /** Compiles each node's `depends` against its predecessors (errors name the column). */
@@ -1040,6 +1064,9 @@ export function toDocument(graph: Graph): NormalizedDocument {
     if (node.depends !== undefined) out.depends = node.depends;
     if (node.secrets !== undefined) out.secrets = node.secrets.slice();
     if (node.pool !== undefined) out.pool = node.pool;
+    if (node.env !== undefined) out.env = node.env.slice();
+    if (node.resources !== undefined) out.resources = { ...node.resources };
+    if (node.container !== undefined) out.container = { ...node.container };
     return out;
   });
   let doc: NormalizedDocument;

@@ -59,6 +59,55 @@ const commonNodeProperties = {
   pool: Type.Optional(
     Type.String({ minLength: 1, description: 'named pool the node takes a slot of while it runs' }),
   ),
+  env: Type.Optional(
+    Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), {
+      description:
+        'docker: arg KEYs passed as environment variables (KEY=VALUE args) instead of arguments',
+    }),
+  ),
+  resources: Type.Optional(
+    Type.Object(
+      {
+        cpus: Type.Optional(
+          Type.Number({ exclusiveMinimum: 0, description: 'CPUs, fractions allowed (0.5)' }),
+        ),
+        memory: Type.Optional(
+          Type.String({
+            pattern: '^[0-9]+(\\.[0-9]+)?[kKmMgG]?[bB]?$',
+            description: 'memory limit such as "256m" (units k, m, g)',
+          }),
+        ),
+      },
+      { additionalProperties: false, description: 'docker: limits of the node’s container' },
+    ),
+  ),
+  container: Type.Optional(
+    Type.Object(
+      {
+        network: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'network mode, default "none"; "host" and "container:..." are refused',
+          }),
+        ),
+        read_only: Type.Optional(
+          Type.Boolean({ description: 'mount the root filesystem read-only' }),
+        ),
+        user: Type.Optional(
+          Type.String({ minLength: 1, description: 'user[:group] to run as, e.g. "1000:1000"' }),
+        ),
+        pull: Type.Optional(
+          Type.Union(
+            [Type.Literal('if-not-present'), Type.Literal('always'), Type.Literal('never')],
+            {
+              description: 'when to pull the image (default if-not-present)',
+            },
+          ),
+        ),
+      },
+      { additionalProperties: false, description: 'docker: how the node’s container runs' },
+    ),
+  ),
 };
 
 const OutputMap = Type.Record(Type.String(), Type.String(), {
@@ -72,11 +121,13 @@ export const GorchNodeSchema = Type.Object(
     engine: Type.Optional(
       Type.String({
         description:
-          'driver name (nil, sleep, shell, ssh, toscassh, ansible, http); may be omitted ' +
+          'driver name (nil, sleep, shell, ssh, toscassh, ansible, http, docker); may be omitted ' +
           'only when artifact is empty, and then means "nil", as in gorchestrator',
       }),
     ),
-    artifact: Type.Optional(Type.String({ description: 'script, playbook or URL; default ""' })),
+    artifact: Type.Optional(
+      Type.String({ description: 'script, playbook, URL or (docker) image; default ""' }),
+    ),
     args: Type.Optional(
       Type.Union([Type.Array(Type.String()), Type.Null()], {
         description: 'arguments; "KEY=get_attribute NODE:ATTR" reads an upstream output',
@@ -233,6 +284,19 @@ function translateErrors(
 ): SchemaIssue[] {
   const items: { pointer: string; expected: string; got: string; union: boolean }[] = [];
   for (const error of errors) {
+    // an unknown field of a closed object (resources, container): said once, at the field
+    if (error.keyword === 'additionalProperties') continue;
+    if (error.keyword === 'boolean' && error.schemaPath.endsWith('/additionalProperties')) {
+      const parent = schemaAt(root, error.schemaPath.slice(0, -'/additionalProperties'.length));
+      const known = Object.keys((parent as { properties?: object } | undefined)?.properties ?? {});
+      items.push({
+        pointer: error.instancePath,
+        expected: `no unknown field (the fields are ${known.join(', ')})`,
+        got: describeValue(valueAtPointer(value, error.instancePath)),
+        union: false,
+      });
+      continue;
+    }
     const unionPath = unionSchemaPath(error);
     const union = unionPath !== undefined;
     const schema = schemaAt(root, unionPath ?? error.schemaPath);
@@ -310,6 +374,7 @@ export function describeSchema(schema: TSchema | undefined): string {
   if (schema === undefined) return 'a value';
   const s = schema as Record<string, unknown>;
   if (Array.isArray(s.anyOf)) return s.anyOf.map((b) => describeSchema(b as TSchema)).join(' or ');
+  if (s.const !== undefined) return JSON.stringify(s.const);
   const bounds = (noun: string): string => {
     const min = s.minimum as number | undefined;
     const max = s.maximum as number | undefined;
@@ -324,6 +389,7 @@ export function describeSchema(schema: TSchema | undefined): string {
     case 'null':
       return 'null';
     case 'string':
+      if (typeof s.pattern === 'string') return `a string matching ${s.pattern}`;
       return s.minLength === 1 ? 'a non-empty string' : 'a string';
     case 'integer':
       return bounds('an integer');

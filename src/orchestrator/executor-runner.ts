@@ -22,7 +22,7 @@ export interface ExecutorPool {
 }
 
 /** Engines that only executors run (nil and sleep run in the orchestrator). */
-export const EXECUTOR_ENGINES = ['shell', 'ssh', 'toscassh', 'ansible', 'http'] as const;
+export const EXECUTOR_ENGINES = ['shell', 'ssh', 'toscassh', 'ansible', 'http', 'docker'] as const;
 
 const WAIT_SECONDS = 30;
 /**

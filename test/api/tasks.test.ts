@@ -414,6 +414,13 @@ describe('orchestrator API', () => {
     ]) {
       assert.ok(spec.paths[path], `openapi has ${path}`);
     }
+    type Schema = { properties: Record<string, Schema>; items: Schema };
+    const post = spec.paths['/v1/tasks'] as {
+      post: { requestBody: { content: Record<string, { schema: Schema }> } };
+    };
+    const node = post.post.requestBody.content['application/json'].schema.properties.nodes.items;
+    assert.deepEqual(Object.keys(node.properties.resources.properties), ['cpus', 'memory']);
+    assert.ok(node.properties.container.properties.pull, 'the docker fields are documented');
     const docs = await fetch(`${url}/apidocs/`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);

@@ -77,6 +77,7 @@ db: postgres://baton@db.internal:5432/baton
 tls: certs
 artifacts: /srv/artifacts
 ssh_config: ssh_config
+docker: {host: 'unix:///run/docker.sock', allow: ['registry.example/*']}
 log: {level: warning}
 executors:
   - {name: default, url: 'https://localhost:8585'}
@@ -92,6 +93,8 @@ executors:
       tls: join(dir.path, 'certs'),
       artifacts: '/srv/artifacts',
       sshConfig: join(dir.path, 'ssh_config'),
+      dockerHost: 'unix:///run/docker.sock',
+      dockerAllow: ['registry.example/*'],
       logLevel: 'warn',
       executors: [
         { name: 'default', url: 'https://localhost:8585' },
@@ -151,6 +154,11 @@ executors:
         /http\.bind_adress: unknown field; expected one of bind_address, bind_port/,
       ],
       [{ http: { scheme: 'ftp' } }, /http\.scheme: expected "http" or "https", got string "ftp"/],
+      [
+        { docker: { host: '/var/run/docker.sock' } },
+        /docker\.host: expected unix:\/\/\/path\/to\/docker\.sock or tcp:\/\/HOST:PORT/,
+      ],
+      [{ docker: { allow: 'x/*' } }, /docker\.allow: expected a list of image patterns/],
       [{ executors: [{ name: 'a' }] }, /executors\[0\]\.url: expected a value, got nothing/],
       [
         { executors: [{ name: 'a', url: 'localhost:8585' }] },

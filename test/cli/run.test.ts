@@ -165,6 +165,30 @@ describe('baton CLI', () => {
     assert.match(missing.stderr, /missing\.json: ENOENT/);
   });
 
+  it('validate knows the docker fields and names a bad one', async () => {
+    const docker = (extra: object) =>
+      JSON.stringify({
+        edges: [],
+        nodes: [{ id: 0, name: 'c', engine: 'docker', artifact: 'app:1', ...extra }],
+      });
+    const fields = {
+      env: ['A'],
+      resources: { cpus: 0.5, memory: '256m' },
+      container: { network: 'none', read_only: true, user: '1000', pull: 'always' },
+    };
+    const ok = await baton(['validate', file('docker.json', docker(fields))]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const bad = await baton([
+      'validate',
+      file('docker-bad.json', docker({ resources: { cpus: 0.5, memroy: '1g' } })),
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /nodes\[0\]\.resources\.memroy: expected no unknown field \(the fields are cpus, memory\)/,
+    );
+  });
+
   it('dot and mermaid print the graph', async () => {
     const dot = await baton(['dot', example]);
     assert.equal(dot.code, 0);

@@ -420,7 +420,7 @@ describe('rejections', () => {
       doc(1, [], { 0: { engine: 'bash' } }),
       'engine',
       'nodes[0].engine',
-      'nodes[0].engine: unknown engine "bash", expected one of ansible, http, nil, shell, sleep, ssh, toscassh',
+      'nodes[0].engine: unknown engine "bash", expected one of ansible, docker, http, nil, shell, sleep, ssh, toscassh',
     );
     rejects(
       doc(1, [], { 0: { engine: 'shell' } }),

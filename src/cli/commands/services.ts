@@ -14,7 +14,15 @@ import { TASK_ENV_PATTERN } from '../../executor/task-env.ts';
 import { type Config, ConfigError, normalizeExecutorUrl } from '../config.ts';
 import { UsageError } from '../documents.ts';
 import type { ExecutorConfig, ServerOptions } from '../server.ts';
-import { type ConfigFlags, config, examples, port, positive, withConfig } from './common.ts';
+import {
+  type ConfigFlags,
+  collect,
+  config,
+  examples,
+  port,
+  positive,
+  withConfig,
+} from './common.ts';
 import { registerTokenCommands } from './token.ts';
 
 function executorFlag(value: string): ExecutorConfig {
@@ -152,6 +160,8 @@ interface ExecutorFlags extends ConfigFlags {
   sshConfig?: string;
   concurrency?: number;
   spawner?: 'posix' | 'node';
+  dockerHost?: string;
+  dockerAllow?: string[];
   tls?: string;
   plainHttp?: boolean;
   insecurePlainHttpOnNetwork?: boolean;
@@ -325,7 +335,9 @@ export function registerServiceCommands(cli: Command): void {
     withConfig(
       cli
         .command('executor')
-        .description('run an executor service: runs shell, ssh, toscassh, ansible and http tasks')
+        .description(
+          'run an executor service: runs shell, ssh, toscassh, ansible and http tasks, and docker ones when a Docker daemon answers',
+        )
         .option('--host <host>', 'address to listen on (env BATON_HOST; default 127.0.0.1)')
         .option('--port <port>', 'port to listen on (env BATON_PORT; default 8585)', port)
         .option('--name <name>', 'the name orchestrators route targets to', 'default')
@@ -344,6 +356,15 @@ export function registerServiceCommands(cli: Command): void {
             '--spawner <how>',
             'how local programs start: posix_spawn (default on Linux/glibc) or node (child_process, slower fork)',
           ).choices(['posix', 'node']),
+        )
+        .option(
+          '--docker-host <url>',
+          'Docker daemon of the docker engine: unix:///path.sock or tcp://HOST:PORT (default: DOCKER_HOST, else /var/run/docker.sock)',
+        )
+        .option(
+          '--docker-allow <pattern>',
+          'images the docker engine may run, e.g. registry.example/* (repeatable; default: any)',
+          collect,
         )
         .option(
           '--tls <dir>',
@@ -371,6 +392,7 @@ export function registerServiceCommands(cli: Command): void {
     'baton certs --out ./certs',
     'baton executor --tls ./certs --artifacts examples/artifacts',
     'baton executor --config executor.json   # gorchestrator-shaped: http.bind_port, ...',
+    "baton executor --tls ./certs --docker-allow 'registry.example/*'",
   ).action(async (flags: ExecutorFlags) => {
     const cfg = config(flags);
     const tls = await executorTls(flags, cfg);
@@ -392,6 +414,10 @@ export function registerServiceCommands(cli: Command): void {
       spawner: flags.spawner,
       taskEnv: flags.taskEnv,
       httpAllow: flags.httpAllow,
+      docker: {
+        host: flags.dockerHost ?? cfg.dockerHost,
+        allow: flags.dockerAllow ?? cfg.dockerAllow,
+      },
       tls,
       logger,
     });
