@@ -168,7 +168,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     openapi: {
       info: {
         title: 'Baton orchestrator API',
-        description: 'gorchestrator-compatible DAG orchestration (DESIGN §3)',
+        description: 'gorchestrator-compatible DAG orchestration (docs/architecture.md §7)',
         version: options.version ?? '0.1.0',
       },
       // Swagger UI's "Authorize" takes a token; without authentication configured it is unused.

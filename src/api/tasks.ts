@@ -1,5 +1,5 @@
 /**
- * `/v1/tasks`: gorchestrator's API, a superset of it (DESIGN §3).
+ * `/v1/tasks`: gorchestrator's API, a superset of it (docs/architecture.md §7).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';

@@ -1,5 +1,5 @@
 /**
- * Artifact resolution (DESIGN §4): an artifact names a file inside the executor's artifact
+ * Artifact resolution (docs/architecture.md §6): an artifact names a file inside the executor's artifact
  * root and nothing else. Absolute paths and `..` are refused before touching the disk; then
  * both the root and the artifact go through realpath, so a symlink that points outside the
  * root is refused too (compared with a trailing separator, so `/art-evil` is not inside

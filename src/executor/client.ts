@@ -1,5 +1,5 @@
 /**
- * The orchestrator's side of the executor API (DESIGN §4): one client per executor, over a
+ * The orchestrator's side of the executor API (docs/architecture.md §6): one client per executor, over a
  * keep-alive connection pool (undici Agent). With `tls` the client presents the orchestrator
  * certificate and trusts only executors whose certificate the CA signed; certificate checks
  * are never turned off. Every failure is an ExecutorError naming the executor and what went

@@ -1,5 +1,5 @@
 /**
- * Output capture (DESIGN §4): a stdout line `KEY=VALUE` whose KEY is a declared output fills
+ * Output capture (docs/architecture.md §6): a stdout line `KEY=VALUE` whose KEY is a declared output fills
  * that output; the last such line wins. Streams can be huge (`yes` prints hundreds of MB of
  * `y\n`), so the scanner never splits the stream into lines: it looks for `=` bytes with
  * native `indexOf` and decodes only the lines that contain one. Lines longer than

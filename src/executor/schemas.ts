@@ -1,4 +1,4 @@
-/** TypeBox schemas of the executor API (DESIGN §4); route types are inferred from them. */
+/** TypeBox schemas of the executor API (docs/architecture.md §6); route types are inferred from them. */
 import { Type } from 'typebox';
 
 export const NodeBody = Type.Object(

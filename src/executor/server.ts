@@ -1,5 +1,5 @@
 /**
- * The executor web service (DESIGN §4). It accepts one node at a time from an orchestrator,
+ * The executor web service (docs/architecture.md §6). It accepts one node at a time from an orchestrator,
  * runs it with the node's engine (drivers/) and keeps the result in its own SQLite file, so
  * idempotency keys and results outlive restarts. With TLS it demands a client certificate
  * signed by the configured CA: a caller without one is refused during the TLS handshake,

@@ -1,5 +1,5 @@
 /**
- * The executor's contracts, shared by the service, its drivers and the client (DESIGN §4).
+ * The executor's contracts, shared by the service, its drivers and the client (docs/architecture.md §6).
  * This module has no runtime dependencies so the orchestrator can import the client without
  * pulling in Fastify or the drivers.
  */

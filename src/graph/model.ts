@@ -1,5 +1,5 @@
 /**
- * The gorch model in memory. A document (DESIGN §1) is parsed once into a `Graph`:
+ * The gorch model in memory. A document (docs/architecture.md §1) is parsed once into a `Graph`:
  * normalized nodes plus the edges in compressed sparse row form, both directions, so that
  * every walk the engine or the exporters make costs O(V+E) and memory never holds an N×N
  * matrix.

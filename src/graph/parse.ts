@@ -1,5 +1,5 @@
 /**
- * Parse and validate a gorch document (DESIGN §1) into a `Graph`, and back (`toDocument`).
+ * Parse and validate a gorch document (docs/architecture.md §1) into a `Graph`, and back (`toDocument`).
  *
  * Order of checks, each failing with its own `DocumentError` (see errors.ts):
  *   1. the document is an object; node, edge, output and input counts are under the limits

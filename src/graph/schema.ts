@@ -1,5 +1,5 @@
 /**
- * TypeBox schemas of the gorch document (DESIGN §1).
+ * TypeBox schemas of the gorch document (docs/architecture.md §1).
  *
  * - `GorchDocumentSchema` / `GorchNodeSchema`: what the API accepts, as gorchestrator clients
  *   send it (`"args": null`, `"output": null`, `outputs` alias, extra fields such as `state`

@@ -1,6 +1,6 @@
 /**
  * Node and graph states. The numeric codes are gorchestrator's and part of the public API
- * (DESIGN §2): never renumber, never reuse a code.
+ * (docs/architecture.md §2): never renumber, never reuse a code.
  *
  *   initial(0) ─start─> torun(1) ─preds ok─> running(2) ─┬─> success(3)
  *                          │  ^                          ├─> failure(4)   (after retries)

@@ -1,5 +1,5 @@
 /**
- * Runs attempts on executor services (DESIGN §4). The executor is the one whose name equals
+ * Runs attempts on executor services (docs/architecture.md §6). The executor is the one whose name equals
  * the node's `target`, else the default one. Completion comes by long-poll: the POST itself
  * waits up to a second, then `GET ?wait=` does, so a finished task is seen within a round
  * trip, not after a polling interval.

@@ -1,5 +1,5 @@
 /**
- * One orchestrator replica's share of the work (DESIGN §5). Heartbeats renew the leases of
+ * One orchestrator replica's share of the work (docs/architecture.md §5). Heartbeats renew the leases of
  * the runs it drives and claim runs nobody drives: at start-up every unfinished run (a
  * restart), later those of a replica that died (once their lease expired). Through the
  * store's channels, when it has them (PostgreSQL), state events reach every replica's live

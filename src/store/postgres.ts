@@ -1,5 +1,5 @@
 /**
- * The shared Store (DESIGN §5): PostgreSQL through `pg`, for one or several orchestrator
+ * The shared Store (docs/architecture.md §5): PostgreSQL through `pg`, for one or several orchestrator
  * replicas. Each operation lives in `postgres/` as a function of a `WithClient`; this module
  * opens the pool, migrates the schema and turns database errors into errors that name the
  * operation. Besides the Store contract it offers what scale-out needs: run leases

@@ -1,5 +1,5 @@
 /**
- * The embedded Store (DESIGN §5): one SQLite file under the data directory, through
+ * The embedded Store (docs/architecture.md §5): one SQLite file under the data directory, through
  * `node:sqlite`. Each operation lives in `sqlite/` as a function of a connection; this module
  * opens the connection, migrates it and turns the synchronous calls into the async contract.
  *

@@ -1,5 +1,5 @@
 /**
- * The persistence contract (DESIGN §5). Two implementations: `sqlite.ts` (embedded default)
+ * The persistence contract (docs/architecture.md §5). Two implementations: `sqlite.ts` (embedded default)
  * and, later, `postgres.ts`. The orchestrator writes all state changes of one scheduling tick
  * through a single `apply` call, which must be one transaction.
  *
@@ -131,7 +131,7 @@ export class InvalidCursorError extends Error {
 export type CreateResult = { created: true; id: string } | { created: false; id: string };
 
 /**
- * Run ownership (DESIGN §5): each unfinished run is driven by one orchestrator replica, which
+ * Run ownership (docs/architecture.md §5): each unfinished run is driven by one orchestrator replica, which
  * holds a lease on it and renews it by heartbeat; a run whose lease expired is taken over.
  *
  *   free ──claim──> held by R until T ──renew by R──> held until T' ──release by R──> free

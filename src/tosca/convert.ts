@@ -1,5 +1,5 @@
 /**
- * A loaded TOSCA topology → a gorch document (DESIGN §8).
+ * A loaded TOSCA topology → a gorch document (docs/architecture.md §8).
  *
  * Nodes. Each node template gives one gorch node per Standard lifecycle operation it has,
  * named `<template>_<op>`, in lifecycle order (create, configure, start), with engine

@@ -1,5 +1,5 @@
 /**
- * TOSCA Simple Profile YAML service template → gorch document (DESIGN §8), as
+ * TOSCA Simple Profile YAML service template → gorch document (docs/architecture.md §8), as
  * gorchestrator's TOSCA client did. `convertTosca` reads the file and its imports, resolves
  * types, inputs and functions, builds the nodes and edges (convert.ts says how) and checks
  * the result with the gorch parser; every problem is a `ToscaError` naming the file, the

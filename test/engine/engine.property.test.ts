@@ -1,7 +1,7 @@
 /**
  * Property tests: random DAGs driven by random executors. Whatever happens, a node starts only
  * once its predecessors allow it, each node ends in one final state and stays there, and the
- * run's final state follows DESIGN §2. With random `depends` expressions, the engine decides
+ * run's final state follows docs/architecture.md §2. With random `depends` expressions, the engine decides
  * every node exactly as a reference evaluator written here, independently, does.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * The fault DESIGN §5 promises to survive: two orchestrator replicas on PostgreSQL and an
+ * The fault docs/architecture.md §5 promises to survive: two orchestrator replicas on PostgreSQL and an
  * executor, each a real process; a 200-node graph of shell tasks that each append one line to
  * a file; the replica driving the run is SIGKILLed mid-run. The other replica takes the run
  * over, re-attaches to the tasks already on the executor, and finishes: exactly 200 lines.

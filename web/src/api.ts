@@ -1,5 +1,5 @@
 /**
- * The orchestrator's HTTP API as the UI uses it (DESIGN §3). Types of the responses come from
+ * The orchestrator's HTTP API as the UI uses it (docs/architecture.md §7). Types of the responses come from
  * the API's own schemas; errors are `ApiError` with the server's `message` and `path`. Every
  * request carries the tab's token, if it has one; a 401 asks for one (auth.ts).
  */

@@ -37,7 +37,7 @@ export function swatchOf(state: number | string): Swatch {
   return swatches.get(name) ?? unknownSwatch;
 }
 
-/** What each state means, for the legend and tooltips (DESIGN §2). */
+/** What each state means, for the legend and tooltips (docs/architecture.md §2). */
 export const STATE_HELP: Readonly<Record<StateName, string>> = {
   initial: 'not yet considered',
   torun: 'waiting for its predecessors or a retry',

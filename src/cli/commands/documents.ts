@@ -1,6 +1,6 @@
 /**
  * Commands on local files, no server needed: `validate`, `dot`, `mermaid`, and `tosca`
- * (TOSCA service template -> gorch document, DESIGN §8).
+ * (TOSCA service template -> gorch document, docs/architecture.md §8).
  */
 import type { Command } from 'commander';
 import { toDot, toMermaid } from '../../graph/export.ts';

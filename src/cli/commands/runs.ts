@@ -1,6 +1,6 @@
 /**
  * Client commands on existing runs: `list`, `show`, `cancel`, `retry`, `logs`. Each talks to
- * the orchestrator API (DESIGN §3) through `BatonClient`; a 404 ends with exit code 2 and the
+ * the orchestrator API (docs/architecture.md §7) through `BatonClient`; a 404 ends with exit code 2 and the
  * server's message, an unreachable server with 3 (see commands/common.ts).
  */
 import type { Command } from 'commander';

@@ -1,4 +1,4 @@
-/** The engines an executor runs (DESIGN §4), by the name a node's `engine` field uses. */
+/** The engines an executor runs (docs/architecture.md §6), by the name a node's `engine` field uses. */
 import type { Driver } from '../types.ts';
 import { ansibleDriver } from './ansible.ts';
 import { httpDriver } from './http.ts';

@@ -1,5 +1,5 @@
 /**
- * Run leases, for several orchestrator replicas on one database (DESIGN §5).
+ * Run leases, for several orchestrator replicas on one database (docs/architecture.md §5).
  *
  *   free (owner NULL) ──claimRuns──> held by R until T ──renewLeases by R──> held by R until T'
  *        ^                              │         │

@@ -1,5 +1,5 @@
 /**
- * Events across replicas (DESIGN §5): PostgreSQL's LISTEN/NOTIFY. A notification reaches every
+ * Events across replicas (docs/architecture.md §5): PostgreSQL's LISTEN/NOTIFY. A notification reaches every
  * session listening on its channel in the whole database when the sending transaction
  * commits, at most once: a listener that is disconnected at that moment misses it. So a
  * payload should say "look again" (which run changed), not carry state that exists nowhere

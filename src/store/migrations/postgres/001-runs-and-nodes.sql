@@ -1,4 +1,4 @@
--- Runs and their nodes (DESIGN §2, §5). Applied inside one transaction by postgres/migrate.ts,
+-- Runs and their nodes (docs/architecture.md §2, §5). Applied inside one transaction by postgres/migrate.ts,
 -- which records this file in `baton_migrations` first. Append-only: never edit a released
 -- file, add the next number instead. Names are unqualified: the store's search_path picks the
 -- schema.

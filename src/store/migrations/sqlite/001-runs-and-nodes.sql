@@ -1,4 +1,4 @@
--- Runs and their nodes (DESIGN §2, §5). Applied inside one transaction by sqlite/migrate.ts,
+-- Runs and their nodes (docs/architecture.md §2, §5). Applied inside one transaction by sqlite/migrate.ts,
 -- which records this file in `migrations` first. Append-only: never edit a released file,
 -- add the next number instead.
 --
