@@ -10,7 +10,7 @@ import { buildApp } from '../api/app.ts';
 import { loadSecurity } from '../api/auth.ts';
 import { CommitHealth } from '../api/commit-health.ts';
 import { PrometheusMetrics } from '../api/metrics.ts';
-import { redactingLogger } from '../api/secrets.ts';
+import { attemptErrorScrubbed, redactingLogger } from '../api/secrets.ts';
 import { createExecutorClient, type ExecutorClient } from '../executor/client.ts';
 import type { Limits } from '../graph/parse.ts';
 import { Admission } from '../orchestrator/admission.ts';
@@ -222,6 +222,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })
     : undefined;
   const orchestrator = new Orchestrator({
+    scrubAttemptError: attemptErrorScrubbed,
     store,
     bus,
     runners,

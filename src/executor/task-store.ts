@@ -7,9 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { makePrivate } from '../common/private-file.ts';
 import type { GorchNode } from '../graph/model.ts';
 import { State } from '../graph/states.ts';
-import { makePrivate } from '../store/sqlite/conn.ts';
 import type { TaskStatus } from './types.ts';
 
 export interface TaskRecord {

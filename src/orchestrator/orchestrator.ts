@@ -21,7 +21,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Level, Logger } from 'pino';
-import { attemptErrorScrubbed } from '../api/secrets.ts';
 import { RunEngine } from '../engine/engine.ts';
 import {
   type AttemptResult,
@@ -72,6 +71,17 @@ export interface OrchestratorOptions {
    * died while resuming it) is failed as a poison run instead of resumed again.
    */
   maxResumes?: number;
+  /**
+   * Takes the secrets a node was given or produced out of its attempt's error before that is
+   * recorded, published or logged (`baton serve` passes api/secrets.ts `attemptErrorScrubbed`;
+   * the API, which knows the secret-name rules, lives above this layer).
+   */
+  scrubAttemptError?: (
+    graph: Graph,
+    node: GorchNode,
+    outputs: ReadonlyArray<Readonly<Record<string, string>> | undefined>,
+    error: string,
+  ) => string;
   /** reads the log of a task an executor ran (see TaskRunner.log) */
   readLog?: (executor: string, taskId: string) => Promise<string>;
   /** this replica's name in run leases */
@@ -711,8 +721,11 @@ export class Orchestrator {
         return;
       if (outcome.output) run.outputs[nodeId] = cleanOutputs(outcome.output);
       // no secret the node was given or produced is recorded, published or logged
-      if (outcome.error !== undefined)
-        outcome.error = attemptErrorScrubbed(run.graph, node, run.outputs, clean(outcome.error));
+      if (outcome.error !== undefined) {
+        const error = clean(outcome.error);
+        const scrub = this.#o.scrubAttemptError;
+        outcome.error = scrub ? scrub(run.graph, node, run.outputs, error) : error;
+      }
       this.#observeAttemptEnd(run, nodeId, attempt, outcome.state, outcome.error);
       this.#feed(run, attemptEnded(nodeId, attempt, outcome.state as AttemptResult, outcome.error));
     };

@@ -3,8 +3,8 @@
  * `Conn` as its first argument instead of importing a global database, so transactions stay
  * visible at the call site and tests can hand in any connection.
  */
-import { chmodSync, closeSync, fchmodSync, openSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { makePrivate } from '../../common/private-file.ts';
 
 export interface Conn {
   readonly db: DatabaseSync;
@@ -52,28 +52,6 @@ export function openConn(path: string): Conn {
     throw err;
   }
   return connOf(db);
-}
-
-/**
- * Makes the database file at `path` readable by its owner only (0600), whatever the umask,
- * before SQLite opens it: runs, inputs and task records are nobody else's business. SQLite
- * creates its -wal and -shm files with the database file's permission bits (and fchmods them
- * past the umask), so they follow; files an older version left readable are narrowed here.
- */
-export function makePrivate(path: string): void {
-  const fd = openSync(path, 'a', 0o600); // creates it 0600 & ~umask, hence the fchmod
-  try {
-    fchmodSync(fd, 0o600);
-  } finally {
-    closeSync(fd);
-  }
-  for (const companion of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) {
-    try {
-      chmodSync(companion, 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
 }
 
 /** Wraps an already open database (tests, tools) with a statement cache. */
