@@ -5,7 +5,7 @@
  * quotes it, which makes the value appear in a node error and a state event.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -26,15 +26,14 @@ import {
   urlForLog,
 } from '../../src/api/secrets.ts';
 import { detailOf } from '../../src/api/tasks.ts';
-import { writeCerts } from '../../src/cli/certs.ts';
 import type { RunningServer } from '../../src/cli/server.ts';
 import { parseDocument } from '../../src/graph/parse.ts';
 import { State } from '../../src/graph/states.ts';
 import { resolveArgs } from '../../src/orchestrator/attributes.ts';
 import type { NodeRecord, RunRecord } from '../../src/store/store.ts';
-import { writeScripts } from '../executor/helpers.ts';
 import { baton, exited, type Service, serve, spawnService } from '../support/cli.ts';
 import { doc, getRun, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
+import { tlsExecutor } from '../support/tls-executor.ts';
 
 describe('secret args through the API', () => {
   const dir = tempDir('baton-secrets-');
@@ -214,26 +213,12 @@ describe('secret outputs through the real `baton serve` and `baton executor`', (
   const gate = join(dir.path, 'gate');
   const seen = join(dir.path, 'seen');
   before(async () => {
-    const certs = join(dir.path, 'certs');
-    const artifacts = join(dir.path, 'artifacts');
-    await writeCerts(certs);
-    mkdirSync(artifacts);
-    await writeScripts(artifacts, {
+    const { certs, args } = await tlsExecutor(dir.path, {
       'mint.sh': `#!/bin/sh\nwhile [ ! -e "$1" ]; do sleep 0.05; done\necho "minting"\necho "api_token=${SECRET}"\n`,
       'use.sh':
         '#!/bin/sh\nprintf "%s\\n" "$1" > "$2"\necho "logging in with $1"\necho "login refused for $1" >&2\nexit 3\n',
     });
-    executor = await spawnService([
-      'executor',
-      '--port',
-      '0',
-      '--tls',
-      certs,
-      '--artifacts',
-      artifacts,
-      '--data',
-      join(dir.path, 'executor'),
-    ]);
+    executor = await spawnService([...args, '--port', '0']);
     services.push(executor);
     server = await serve(dir.path, ['--executor', `default=${executor.url}`, '--tls', certs]);
     services.push(server);

@@ -11,17 +11,16 @@
  * (more rounds, `npm run test:faults`).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { layeredEdges } from '../../bench/generate.ts';
-import { writeCerts } from '../../src/cli/certs.ts';
 import { State, stateName } from '../../src/graph/states.ts';
-import { writeScripts } from '../executor/helpers.ts';
 import { freshDatabase } from '../support/postgres.ts';
 import { type BatonProcess, call, eventually, Processes } from '../support/processes.ts';
 import { tempDir } from '../support/server.ts';
+import { tlsExecutor } from '../support/tls-executor.ts';
 
 export interface SplitBrainOptions {
   rounds: number;
@@ -50,22 +49,12 @@ export async function splitBrain(t: TestContext, options: SplitBrainOptions) {
     await db.drop();
     dir.remove();
   });
-  const certs = join(dir.path, 'certs');
-  const artifacts = join(dir.path, 'artifacts');
-  await writeCerts(certs);
-  mkdirSync(artifacts);
-  await writeScripts(artifacts, { 'append.sh': '#!/bin/sh\nsleep 0.3\necho "$1" >> "$2"\n' });
-  const executor = await processes.start([
-    'executor',
-    '--tls',
-    certs,
-    '--artifacts',
-    artifacts,
-    '--data',
-    join(dir.path, 'executor'),
-    '--concurrency',
-    String(WIDTH),
-  ]);
+  const { certs, args } = await tlsExecutor(
+    dir.path,
+    { 'append.sh': '#!/bin/sh\nsleep 0.3\necho "$1" >> "$2"\n' },
+    ['--concurrency', String(WIDTH)],
+  );
+  const executor = await processes.start(args);
   const replicaArgs = ['--db', db.url, '--executor', `default=${executor.url}`, '--tls', certs];
   const env = { BATON_LEASE_MS: String(options.leaseMs) };
   const replicas = [

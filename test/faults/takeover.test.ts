@@ -5,16 +5,15 @@
  * over, re-attaches to the tasks already on the executor, and finishes: exactly 200 lines.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { layeredEdges } from '../../bench/generate.ts';
-import { writeCerts } from '../../src/cli/certs.ts';
 import { State } from '../../src/graph/states.ts';
-import { writeScripts } from '../executor/helpers.ts';
 import { exited, type Service, serve, spawnService } from '../support/cli.ts';
 import { freshDatabase } from '../support/postgres.ts';
 import { post, tempDir, waitForRun } from '../support/server.ts';
+import { tlsExecutor } from '../support/tls-executor.ts';
 
 const lines = (file: string) =>
   existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
@@ -29,26 +28,13 @@ it('SIGKILL of the owning replica mid-run: the run completes and no task runs tw
     await db.drop();
     dir.remove();
   });
-  const certs = join(dir.path, 'certs');
-  const artifacts = join(dir.path, 'artifacts');
   const out = join(dir.path, 'lines.txt');
-  await writeCerts(certs);
-  mkdirSync(artifacts);
-  await writeScripts(artifacts, { 'append.sh': '#!/bin/sh\nsleep 0.05\necho "$1" >> "$2"\n' });
-
-  const executor = await spawnService([
-    'executor',
-    '--port',
-    '0',
-    '--tls',
-    certs,
-    '--artifacts',
-    artifacts,
-    '--data',
-    join(dir.path, 'executor'),
-    '--concurrency',
-    '8',
-  ]);
+  const { certs, args } = await tlsExecutor(
+    dir.path,
+    { 'append.sh': '#!/bin/sh\nsleep 0.05\necho "$1" >> "$2"\n' },
+    ['--concurrency', '8'],
+  );
+  const executor = await spawnService([...args, '--port', '0']);
   services.push(executor);
   const replica = ['--db', db.url, '--executor', `default=${executor.url}`, '--tls', certs];
   const a = await serve(dir.path, replica);
