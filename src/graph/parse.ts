@@ -6,7 +6,8 @@
  *      (before anything walks the arrays or maps);
  *   2. field types and ranges, from the compiled TypeBox check (schema.ts), first few errors;
  *   3. exactly one of digraph / edges; graph name length;
- *   4. per node: id == index, name length and uniqueness, engine known, args limits;
+ *   4. per node: id == index, name length and uniqueness, engine known, args limits, and
+ *      args its engine could never run (engine-args.ts);
  *   5. digraph or edges → CSR (entries, endpoints, self-loops, edge limit), in one or two
  *      typed passes over the input array, never an N×N structure of our own;
  *   6. no cycle (iterative DFS, O(V+E)), named node by node;
@@ -22,6 +23,7 @@
 
 import v8 from 'node:v8';
 import { compileDepends, DependsError } from './depends.ts';
+import { checkEngineArgs } from './engine-args.ts';
 import { DocumentError, type DocumentErrorKind, describeValue, locateJsonError } from './errors.ts';
 import { resolveInputs } from './inputs.ts';
 import type { AttributeRef, Condition, GorchNode, Graph } from './model.ts';
@@ -171,6 +173,7 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
   const { nodes, byName } = normalizeNodes(doc.nodes, opts);
   const given = opts.values ? { ...doc.values, ...opts.values } : doc.values;
   const values = resolveInputs(doc.inputs, given, nodes, opts);
+  checkEngineArgs(nodes);
 
   // 5. edges as CSR
   const n = nodes.length;

@@ -1,8 +1,9 @@
 /**
  * Secret args are masked on the way out (src/api/secrets.ts): GET, DELETE and retry answers,
  * the SSE stream and the server log never show them, while the task itself still gets the
- * real value. A `sleep` node whose args[0] is `password=hunter2` fails with an error that
- * quotes it, which makes the value appear in a node error and a state event.
+ * real value. A task given `password=hunter2` fails with an error that quotes it (refuse.sh
+ * prints its args on stderr), which makes the value appear in a node error, a state event and
+ * the task's log.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ import { State } from '../../src/graph/states.ts';
 import { resolveArgs } from '../../src/orchestrator/attributes.ts';
 import type { NodeRecord, RunRecord } from '../../src/store/store.ts';
 import { baton, exited, type Service, serve, spawnService } from '../support/cli.ts';
+import { type RefusingExecutor, refusing, startRefusingExecutor } from '../support/failing-task.ts';
 import { doc, getRun, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
 import { tlsExecutor } from '../support/tls-executor.ts';
 
@@ -39,11 +41,13 @@ describe('secret args through the API', () => {
   const dir = tempDir('baton-secrets-');
   const lines: string[] = [];
   let server: RunningServer;
+  let executor: RefusingExecutor;
   let id: string;
   before(async () => {
     // trace: every line the server can write, request logs included
     const logger = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
-    server = await startTestServer({ dataDir: dir.path, logger });
+    executor = await startRefusingExecutor();
+    server = await startTestServer({ dataDir: dir.path, logger, executors: executor.executors });
     const submitted = await post(
       server.url,
       doc(
@@ -54,7 +58,7 @@ describe('secret args through the API', () => {
             'nil',
             ['password=hunter2', 'db=get_attribute source:addr', 'user=admin', 'API_KEY=k3y-v4lue'],
           ],
-          ['login', 'sleep', ['password=hunter2']],
+          ['login', 'shell', [], refusing(['password=hunter2'])],
         ],
         [[0, 1]],
       ),
@@ -65,6 +69,7 @@ describe('secret args through the API', () => {
   });
   after(async () => {
     await server.close();
+    await executor.close();
     dir.remove();
   });
 
@@ -80,7 +85,7 @@ describe('secret args through the API', () => {
     assert.equal(run.nodes[2].state, State.failure);
     assert.equal(
       run.nodes[2].error,
-      'sleep: args[0] must be a number of seconds >= 0, got "password=***"',
+      'exited with code 1: refused: password=***',
       'the error quoting the arg is scrubbed',
     );
     assert.ok(!JSON.stringify(run).includes('hunter2'));
@@ -95,7 +100,7 @@ describe('secret args through the API', () => {
     const nodes = await server.store.getNodes(id);
     assert.equal(
       nodes[2].error,
-      'sleep: args[0] must be a number of seconds >= 0, got "password=***"',
+      'exited with code 1: refused: password=***',
       'the orchestrator scrubs the error before it records, publishes or logs it',
     );
   });
@@ -123,7 +128,7 @@ describe('secret args through the API', () => {
       doc(
         [
           ['wait', 'sleep', ['0.3']],
-          ['login', 'sleep', ['password=hunter2']],
+          ['login', 'shell', [], refusing(['password=hunter2'])],
         ],
         [[0, 1]],
       ),
@@ -131,7 +136,7 @@ describe('secret args through the API', () => {
     const res = await fetch(`${server.url}/v1/tasks/${again.body.id}/events`);
     const stream = await res.text(); // ends with the run's final state
     assert.match(stream, /event: snapshot/);
-    assert.match(stream, /must be a number of seconds >= 0, got \\"password=\*\*\*\\"/);
+    assert.match(stream, /exited with code 1: refused: password=\*\*\*/);
     assert.ok(!stream.includes('hunter2'), stream);
     const replayed = await fetch(`${server.url}/v1/tasks/${id}/events`);
     assert.ok(!(await replayed.text()).includes('hunter2'));

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { RunningServer } from '../../src/cli/server.ts';
 import { State } from '../../src/graph/states.ts';
+import { type RefusingExecutor, refusing, startRefusingExecutor } from '../support/failing-task.ts';
 import { doc, getRun, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
 
 const run = promisify(execFile);
@@ -17,10 +18,13 @@ const exampleFile = new URL('../../examples/gorch-example.json', import.meta.url
 describe('orchestrator API', () => {
   const dir = tempDir();
   let server: RunningServer;
+  let executor: RefusingExecutor;
   let url: string;
   before(async () => {
+    executor = await startRefusingExecutor();
     server = await startTestServer({
       dataDir: dir.path,
+      executors: executor.executors,
       limits: { maxNodes: 1000 },
       bodyLimit: 1024 * 1024,
     });
@@ -28,6 +32,7 @@ describe('orchestrator API', () => {
   });
   after(async () => {
     await server.close();
+    await executor.close();
     dir.remove();
   });
 
@@ -157,6 +162,31 @@ describe('orchestrator API', () => {
     assert.match(body.message, /^querystring\.input: "__proto__" is not allowed/);
   });
 
+  it("a sleep's seconds given by an input are checked after substitution, never quoted", async () => {
+    const napping = {
+      name: 'nap',
+      inputs: { seconds: {} },
+      edges: [],
+      nodes: [{ id: 0, name: 'nap', engine: 'sleep', args: ['{{inputs.seconds}}'] }],
+    };
+    const submit = async (seconds: string) => {
+      const res = await fetch(`${url}/v1/tasks?input=seconds=${seconds}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(napping),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, string> };
+    };
+    const refused = await submit('hunter2');
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.path, 'nodes[0].args[0]');
+    assert.match(refused.body.message, /got 7 characters of text that is not a number$/);
+    assert.ok(!JSON.stringify(refused.body).includes('hunter2'));
+    const accepted = await submit('0.01');
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    assert.equal((await waitForRun(url, accepted.body.id as string)).state, State.success);
+  });
+
   describe('rejects bad documents with 400 and a message naming the problem', () => {
     const cases: Array<[string, unknown, RegExp, string?]> = [
       ['not JSON', '{"nodes": [', /not valid JSON|JSON/i],
@@ -198,6 +228,18 @@ describe('orchestrator API', () => {
         { edges: [], nodes: [node(0), { ...node(1), args: ['ip=get_attribute n0:ip'] }] },
         /upstream/,
         'nodes[1].args[0]',
+      ],
+      [
+        'sleep for NaN seconds',
+        { edges: [], nodes: [node(0), { ...node(1), engine: 'sleep', args: ['NaN'] }] },
+        /^nodes\[1\]\.args\[0\]: sleep takes a number of seconds >= 0 as args\[0\] \(or no args for a random 0-1 s\), got 3 characters of text that is not a number$/,
+        'nodes[1].args[0]',
+      ],
+      [
+        'sleep for -5 seconds',
+        { edges: [], nodes: [{ ...node(0), engine: 'sleep', args: ['-5'] }] },
+        /sleep takes a number of seconds >= 0 .*, got -5$/,
+        'nodes[0].args[0]',
       ],
       ['both digraph and edges', { digraph: [0], edges: [], nodes: [node(0)] }, /digraph|edges/],
       [
@@ -308,7 +350,7 @@ describe('orchestrator API', () => {
       url,
       doc(
         [
-          ['bad', 'sleep', ['not-a-number']],
+          ['bad', 'shell', [], refusing(['not today'])],
           ['child', 'nil'],
           ['grandchild', 'nil'],
           ['other', 'sleep', ['0.05']],
@@ -325,7 +367,7 @@ describe('orchestrator API', () => {
       done.nodes.map((n) => n.state),
       [State.failure, State.notrunnable, State.notrunnable, State.success],
     );
-    assert.match(done.nodes[0].error!, /seconds/);
+    assert.equal(done.nodes[0].error, 'exited with code 1: refused: not today');
   });
 
   it('a node timeout and a graph timeout end in state 10', async () => {
@@ -355,7 +397,7 @@ describe('orchestrator API', () => {
   it('retries a node with backoff, then retry re-runs a failed run', async () => {
     const { body } = await post(
       url,
-      doc([['flaky', 'sleep', ['x'], { retries: { count: 2, backoff_s: 0.01 } }]]),
+      doc([['flaky', 'shell', [], { ...refusing(), retries: { count: 2, backoff_s: 0.01 } }]]),
     );
     const done = await waitForRun(url, body.id);
     assert.equal(done.nodes[0].attempts, 3);

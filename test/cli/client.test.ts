@@ -9,18 +9,24 @@ import { parse as parseYaml } from 'yaml';
 import type { RunningServer } from '../../src/cli/server.ts';
 import { STATE_COLOURS } from '../../src/graph/export.ts';
 import { State } from '../../src/graph/states.ts';
+import { type RefusingExecutor, refusing, startRefusingExecutor } from '../support/failing-task.ts';
 import { doc, getRun, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
 import { baton } from './helpers.ts';
 
 describe('baton client commands', () => {
   const dir = tempDir();
   let server: RunningServer;
+  let executor: RefusingExecutor;
   let ok: string;
   let failed: string;
   const cli = (args: string[]) => baton([...args, '--server', server.url]);
 
   before(async () => {
-    server = await startTestServer({ dataDir: join(dir.path, 'data') });
+    executor = await startRefusingExecutor();
+    server = await startTestServer({
+      dataDir: join(dir.path, 'data'),
+      executors: executor.executors,
+    });
     ok = (
       await post(
         server.url,
@@ -39,7 +45,7 @@ describe('baton client commands', () => {
         server.url,
         doc(
           [
-            ['bad', 'sleep', ['never']],
+            ['bad', 'shell', [], refusing(['never'])],
             ['next', 'nil'],
           ],
           [[0, 1]],
@@ -52,6 +58,7 @@ describe('baton client commands', () => {
   });
   after(async () => {
     await server.close();
+    await executor.close();
     dir.remove();
   });
 
@@ -124,7 +131,10 @@ describe('baton client commands', () => {
         res.stdout,
         /^NAME\s+ENGINE\s+TARGET\s+STATE\s+ATTEMPTS\s+DURATION\s+OUTPUTS\s+ERROR$/m,
       );
-      assert.match(res.stdout, /^bad\s+sleep\s+-\s+failure\s+1\s+\S+\s+-\s+sleep: .*never/m);
+      assert.match(
+        res.stdout,
+        /^bad\s+shell\s+-\s+failure\s+1\s+\S+\s+-\s+exited with code 1: refused: never$/m,
+      );
       assert.match(res.stdout, /^next\s+nil\s+-\s+notrunnable\s+0\s+-\s+-\s+upstream/m);
     });
 
@@ -216,7 +226,10 @@ describe('baton client commands', () => {
       assert.equal(again.code, 1, 'the failing node fails again');
       assert.equal(again.stdout.trim(), failed);
       assert.match(again.stderr, /^run \S+ failure: failure 1, notrunnable 1$/m);
-      assert.match(again.stderr, /^ {2}failure bad \(sleep, 1 attempt.*never"$/m);
+      assert.match(
+        again.stderr,
+        /^ {2}failure bad \(shell, 1 attempt.*: exited with code 1: refused: never$/m,
+      );
       const json = await cli(['retry', failed, '-o', 'json']);
       assert.equal(json.code, 1);
       const detail = JSON.parse(json.stdout);
@@ -236,6 +249,12 @@ describe('baton client commands', () => {
         assert.equal(res.code, 0, res.stderr);
         assert.equal(res.stdout, '');
       }
+    });
+
+    it("a node run by an executor prints the task's output", async () => {
+      const res = await cli(['logs', failed, 'bad']);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /^refused: never$/m);
     });
 
     it('an unknown node or run exits 2 with what exists', async () => {

@@ -273,7 +273,7 @@ describe('hostile names through the real CLI and a real server', () => {
       doc(
         [
           [HOSTILE.red, 'nil'],
-          [HOSTILE.fake, 'sleep', [`\u001b[2J${HOSTILE.bidi}`]],
+          [HOSTILE.fake, 'shell', [`\u001b[2J${HOSTILE.bidi}`], { artifact: 'fails.sh' }],
           [HOSTILE.bidi, 'nil', [], { output: { motd: '' } }],
           [HOSTILE.c1, 'shell', [], { artifact: 'noisy.sh' }],
           ['fails', 'shell', [], { artifact: 'fails.sh' }],

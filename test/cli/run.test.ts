@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { stripVTControlCharacters } from 'node:util';
 import type { RunningServer } from '../../src/cli/server.ts';
 import { State } from '../../src/graph/states.ts';
+import { type RefusingExecutor, refusing, startRefusingExecutor } from '../support/failing-task.ts';
 import { doc, startTestServer, tempDir } from '../support/server.ts';
 import { BATON, baton, CLEAN_ENV } from './helpers.ts';
 
@@ -15,16 +16,22 @@ const example = new URL('../../examples/gorch-example.json', import.meta.url).pa
 describe('baton CLI', () => {
   const dir = tempDir();
   let server: RunningServer;
+  let executor: RefusingExecutor;
   const file = (name: string, content: unknown) => {
     const path = join(dir.path, name);
     writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
     return path;
   };
   before(async () => {
-    server = await startTestServer({ dataDir: join(dir.path, 'data') });
+    executor = await startRefusingExecutor();
+    server = await startTestServer({
+      dataDir: join(dir.path, 'data'),
+      executors: executor.executors,
+    });
   });
   after(async () => {
     await server.close();
+    await executor.close();
     dir.remove();
   });
 
@@ -55,7 +62,7 @@ describe('baton CLI', () => {
       'fail.json',
       doc(
         [
-          ['bad', 'sleep', ['never']],
+          ['bad', 'shell', [], refusing(['never'])],
           ['next', 'nil'],
         ],
         [[0, 1]],
@@ -66,7 +73,10 @@ describe('baton CLI', () => {
     assert.match(res.stdout, /failure: .*failure 1, notrunnable 1/);
     // the summary: duration, then each failed node with its error
     assert.match(res.stdout, /^ {2}duration \d/m);
-    assert.match(res.stdout, /^ {2}failure bad \(sleep, 1 attempt, \S+\): sleep: .*"never"$/m);
+    assert.match(
+      res.stdout,
+      /^ {2}failure bad \(shell, 1 attempt, \S+\): exited with code 1: refused: never$/m,
+    );
     // without --watch stdout holds only the id; the summary goes to stderr
     const quiet = await baton(['run', failing, '--server', server.url]);
     assert.equal(quiet.code, 1);
@@ -93,7 +103,7 @@ describe('baton CLI', () => {
         [
           ['prepare', 'sleep', ['0.3']],
           ['build', 'sleep', ['1.2']],
-          ['lint', 'sleep', ['oops']],
+          ['lint', 'shell', [], refusing(['oops'])],
         ],
         [
           [0, 1],
@@ -124,7 +134,11 @@ describe('baton CLI', () => {
     const plain = stripVTControlCharacters(text);
     assert.match(plain, /slow {2}[█▒░]+ {2}\d\/3 {2}/, 'the bar with done/total');
     assert.match(plain, /running: build/, 'the running nodes');
-    assert.match(plain, /failure lint: sleep: /, 'failures are logged above the frame');
+    assert.match(
+      plain,
+      /failure lint: exited with code 1: refused: oops/,
+      'failures are logged above the frame',
+    );
     assert.match(plain, /run [0-9a-f-]{36} failure: success 2, failure 1\r?$/m);
   });
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { State } from '../../src/graph/states.ts';
+import { type RefusingExecutor, startRefusingExecutor } from '../support/failing-task.ts';
 import { freshDatabase } from '../support/postgres.ts';
 import {
   type BatonProcess,
@@ -34,13 +35,16 @@ describe('API fuzz on SQLite', () => {
   const dir = tempDir();
   const processes = new Processes();
   let server: BatonProcess;
+  let executor: RefusingExecutor;
   before(async () => {
-    server = await processes.serve(join(dir.path, 'sqlite'), [], {
+    executor = await startRefusingExecutor();
+    server = await processes.serve(join(dir.path, 'sqlite'), executor.flags, {
       env: { BATON_LOG_LEVEL: 'warn' },
     });
   });
   after(async () => {
     await processes.killAll();
+    await executor.close();
     dir.remove();
   });
   corpusTests(corpus, 'sqlite', () => server, tried);
@@ -87,16 +91,19 @@ describe('API fuzz on PostgreSQL', () => {
   const dir = tempDir();
   const processes = new Processes();
   let server: BatonProcess;
+  let executor: RefusingExecutor;
   let drop: () => Promise<void> = async () => {};
   before(async () => {
+    executor = await startRefusingExecutor();
     const db = await freshDatabase();
     drop = db.drop;
-    server = await processes.serve(dir.path, ['--db', db.url], {
+    server = await processes.serve(dir.path, ['--db', db.url, ...executor.flags], {
       env: { BATON_LOG_LEVEL: 'warn' },
     });
   });
   after(async () => {
     await processes.killAll();
+    await executor.close();
     await drop();
     dir.remove();
   });

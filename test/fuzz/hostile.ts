@@ -764,6 +764,7 @@ function routes(): Hostile[] {
  * `problem`) and no line of the server's own output (checked after each group) may show it.
  */
 export const SECRET_MARKER = 's3cr3t-fuzz-7f3a';
+const REFUSE = { engine: 'shell', artifact: 'refuse.sh' };
 
 /**
  * Names made of terminal escapes (clear screen, window title, C1, bidi overrides), and
@@ -790,13 +791,15 @@ function escapesAndSecrets(): Hostile[] {
       edges: [],
       nodes: names.map((name, id) => ({ id, name, engine: 'nil', target: name })),
     }),
+    // refuse.sh (test/support/failing-task.ts) prints its args on stderr and exits 1, on the
+    // executor the API suites give their servers
     entry('a failing node quoting its secret arg', {
       name: 'secret args',
       edges: [],
       nodes: [
-        { id: 0, name: 'a', engine: 'sleep', args: [`password=${SECRET_MARKER}`] },
-        { id: 1, name: 'b', engine: 'sleep', args: [`DB_PWD=${SECRET_MARKER}`] },
-        { id: 2, name: 'c', engine: 'sleep', args: [`postgres://u:${SECRET_MARKER}@db/x`] },
+        { id: 0, name: 'a', ...REFUSE, args: [`password=${SECRET_MARKER}`] },
+        { id: 1, name: 'b', ...REFUSE, args: [`DB_PWD=${SECRET_MARKER}`] },
+        { id: 2, name: 'c', ...REFUSE, args: [`postgres://u:${SECRET_MARKER}@db/x`] },
       ],
     }),
     entry(
@@ -806,7 +809,7 @@ function escapesAndSecrets(): Hostile[] {
         inputs: { account: {} },
         edges: [],
         nodes: [
-          { id: 0, name: 'a', engine: 'sleep', args: ['key={{inputs.account}}'], secrets: ['key'] },
+          { id: 0, name: 'a', ...REFUSE, args: ['key={{inputs.account}}'], secrets: ['key'] },
         ],
       },
       `/v1/tasks?input=account=${SECRET_MARKER}`,

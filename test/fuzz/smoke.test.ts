@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type RefusingExecutor, startRefusingExecutor } from '../support/failing-task.ts';
 import { type BatonProcess, Processes } from '../support/processes.ts';
 import { tempDir } from '../support/server.ts';
 import { corpusTests, HOSTILE_HTTP_FLAGS, hostileHttpTests, propertyFuzz } from './api.ts';
@@ -41,13 +42,16 @@ describe('API fuzz smoke', () => {
   const dir = tempDir();
   const processes = new Processes();
   let server: BatonProcess;
+  let executor: RefusingExecutor;
   before(async () => {
-    server = await processes.serve(join(dir.path, 'sqlite'), [], {
+    executor = await startRefusingExecutor();
+    server = await processes.serve(join(dir.path, 'sqlite'), executor.flags, {
       env: { BATON_LOG_LEVEL: 'warn' },
     });
   });
   after(async () => {
     await processes.killAll();
+    await executor.close();
     dir.remove();
   });
   corpusTests(sample(hostileCorpus('short')), 'sqlite', () => server, { count: 0 });

@@ -228,22 +228,29 @@ describe('get_attribute on random DAGs', () => {
 describe('toDocument', () => {
   const text = fc.string({ maxLength: 12 }).filter((s) => !s.includes('get_attribute'));
   const node = (id: number) =>
-    fc.record(
-      {
-        name: fc.string({ maxLength: 10 }).map((s) => `${s}#${id}`),
-        target: text,
-        engine: fc.constantFrom('nil', 'sleep', 'shell', 'ssh', 'toscassh', 'ansible', 'http'),
-        artifact: text,
-        args: fc.option(fc.array(text, { maxLength: 4 })),
-        output: fc.option(fc.dictionary(text, text, { maxKeys: 3 })),
-        timeout: fc.double({ min: 0.001, max: 1e6, noNaN: true }),
-        retries: fc.record({
-          count: fc.integer({ min: 0, max: 100 }),
-          backoff_s: fc.double({ min: 0, max: 1e3, noNaN: true }),
-        }),
-      },
-      { requiredKeys: ['name', 'engine'] },
-    );
+    fc
+      .record(
+        {
+          name: fc.string({ maxLength: 10 }).map((s) => `${s}#${id}`),
+          target: text,
+          engine: fc.constantFrom('nil', 'sleep', 'shell', 'ssh', 'toscassh', 'ansible', 'http'),
+          artifact: text,
+          args: fc.option(fc.array(text, { maxLength: 4 })),
+          output: fc.option(fc.dictionary(text, text, { maxKeys: 3 })),
+          timeout: fc.double({ min: 0.001, max: 1e6, noNaN: true }),
+          retries: fc.record({
+            count: fc.integer({ min: 0, max: 100 }),
+            backoff_s: fc.double({ min: 0, max: 1e3, noNaN: true }),
+          }),
+        },
+        { requiredKeys: ['name', 'engine'] },
+      )
+      // a sleep node's args[0] is its seconds (anything else is refused at submission)
+      .map((n) =>
+        n.engine === 'sleep' && Array.isArray(n.args) && n.args.length > 0
+          ? { ...n, args: [String(n.args[0].length / 4), ...n.args.slice(1)] }
+          : n,
+      );
 
   it('parseDocument(toDocument(g)) gives g back, in both forms, also through JSON text', () => {
     const scenario = dagArbitrary.chain((dag) =>

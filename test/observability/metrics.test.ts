@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../../src/cli/server.ts';
 import { State } from '../../src/graph/states.ts';
+import { type RefusingExecutor, refusing, startRefusingExecutor } from '../support/failing-task.ts';
 import { freshDatabase } from '../support/postgres.ts';
 import { doc, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
 import { eventually, sample, scrape } from './helpers.ts';
@@ -14,11 +15,14 @@ import { eventually, sample, scrape } from './helpers.ts';
 describe('metrics', () => {
   const dir = tempDir();
   let server: RunningServer;
+  let executor: RefusingExecutor;
   before(async () => {
-    server = await startTestServer({ dataDir: dir.path });
+    executor = await startRefusingExecutor();
+    server = await startTestServer({ dataDir: dir.path, executors: executor.executors });
   });
   after(async () => {
     await server.close();
+    await executor.close();
     dir.remove();
   });
 
@@ -64,7 +68,7 @@ describe('metrics', () => {
       url,
       doc(
         [
-          ['f', 'sleep', ['not-a-number'], { retries: { count: 1, backoff_s: 0.01 } }],
+          ['f', 'shell', [], { ...refusing(), retries: { count: 1, backoff_s: 0.01 } }],
           ['g', 'nil'],
           ['h', 'sleep', ['0.01']],
         ],
@@ -102,30 +106,39 @@ describe('metrics', () => {
         sleep: ['torun', 'running', 'success', 'failure', 'timeout', 'canceled'].map((s) =>
           nodes('sleep', s),
         ),
+        shell: ['torun', 'running', 'success', 'failure'].map((s) => nodes('shell', s)),
       },
       {
         // started 4; a node timeout fails its run, it does not time the run out
         runs: [4, 1, 2, 0, 1],
         // run 1: 3 torun, running, success; run 2: g torun, then notrunnable
         nil: [4, 3, 3, 1],
-        // f: torun twice (start, retry), running twice, failure; h: torun, running, success;
-        // slow: torun, running, timeout; long: torun, running, canceled
-        sleep: [5, 5, 1, 1, 1, 1],
+        // h: torun, running, success; slow: torun, running, timeout; long: torun, running,
+        // canceled
+        sleep: [3, 3, 1, undefined, 1, 1],
+        // f, on the executor: torun twice (start, retry), running twice, failure
+        shell: [2, 2, undefined, 1],
       },
     );
     const durations = (state: string) =>
       sample(m, 'baton_node_duration_seconds_count', { engine: 'sleep', state });
     assert.deepEqual(
       ['success', 'failure', 'timeout', 'canceled'].map(durations),
-      [1, 2, 1, 1],
+      [1, undefined, 1, 1],
       'one observation per attempt, by its result',
+    );
+    assert.equal(
+      sample(m, 'baton_node_duration_seconds_count', { engine: 'shell', state: 'failure' }),
+      2,
+      'both attempts of f',
     );
     const timeoutSum = sample(m, 'baton_node_duration_seconds_sum', {
       engine: 'sleep',
       state: 'timeout',
     });
     assert.ok(timeoutSum! >= 0.2 && timeoutSum! < 2, `timed out after ${timeoutSum} s`);
-    assert.equal(sample(m, 'baton_dispatch_latency_seconds_count', { engine: 'sleep' }), 5);
+    assert.equal(sample(m, 'baton_dispatch_latency_seconds_count', { engine: 'sleep' }), 3);
+    assert.equal(sample(m, 'baton_dispatch_latency_seconds_count', { engine: 'shell' }), 2);
     assert.equal(
       sample(m, 'baton_dispatch_latency_seconds_bucket', { engine: 'nil', le: '+Inf' }),
       3,
@@ -136,6 +149,7 @@ describe('metrics', () => {
     assert.equal(sample(m, 'baton_dispatch_queue_depth'), 0);
     assert.equal(sample(m, 'baton_attempts_in_flight', { engine: 'sleep' }), 0);
     assert.equal(sample(m, 'baton_attempts_in_flight', { engine: 'nil' }), 0);
+    assert.equal(sample(m, 'baton_attempts_in_flight', { engine: 'shell' }), 0);
     assert.ok(sample(m, 'baton_store_commit_duration_seconds_count')! >= 4);
     assert.ok(sample(m, 'baton_store_commit_changes_sum')! >= 20);
     assert.equal(sample(m, 'baton_lease_takeovers_total'), 0);

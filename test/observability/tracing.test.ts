@@ -21,6 +21,7 @@ registerHooks({
   },
 });
 const { doc, post, startTestServer, tempDir, waitForRun } = await import('../support/server.ts');
+const { refusing, startRefusingExecutor } = await import('../support/failing-task.ts');
 
 type Value = { stringValue?: string; intValue?: number | string; boolValue?: boolean };
 interface OtlpSpan {
@@ -92,8 +93,11 @@ describe('traces', () => {
     t.after(() => otlp.server.close());
     const dir = tempDir();
     t.after(() => dir.remove());
+    const executor = await startRefusingExecutor();
+    t.after(() => executor.close());
     const server = await startTestServer({
       dataDir: dir.path,
+      executors: executor.executors,
       otlpEndpoint: otlp.url,
       otlpFlushMs: 50,
     });
@@ -104,7 +108,7 @@ describe('traces', () => {
         [
           ['a', 'nil'],
           ['b', 'sleep', ['0.05']],
-          ['c', 'sleep', ['soon'], { retries: { count: 1, backoff_s: 0.01 } }],
+          ['c', 'shell', [], { ...refusing(['soon']), retries: { count: 1, backoff_s: 0.01 } }],
         ],
         [[0, 1]],
       ),
@@ -160,10 +164,10 @@ describe('traces', () => {
     assert.deepEqual(summary, [
       ['node a', 0, 'a', 'nil', '', 1, 'success', 0],
       ['node b', 1, 'b', 'sleep', '', 1, 'success', 0],
-      ['node c', 2, 'c', 'sleep', '', 1, 'failure', 2],
-      ['node c', 2, 'c', 'sleep', '', 2, 'failure', 2],
+      ['node c', 2, 'c', 'shell', '', 1, 'failure', 2],
+      ['node c', 2, 'c', 'shell', '', 2, 'failure', 2],
     ]);
     const c = attempts.find((s) => s.name === 'node c')!;
-    assert.match(String(c.status?.message), /sleep: args\[0\] must be a number/);
+    assert.match(String(c.status?.message), /^exited with code 1: refused: soon$/);
   });
 });

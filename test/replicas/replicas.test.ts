@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../../src/cli/server.ts';
 import { State } from '../../src/graph/states.ts';
+import { type RefusingExecutor, refusing, startRefusingExecutor } from '../support/failing-task.ts';
 import { freshDatabase } from '../support/postgres.ts';
 import { doc, getRun, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
 
@@ -15,14 +16,18 @@ describe('two replicas on PostgreSQL', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   let a: RunningServer;
   let b: RunningServer;
+  let executor: RefusingExecutor;
   before(async () => {
     db = await freshDatabase();
-    a = await startTestServer({ dataDir: dir.path, db: db.url, leaseMs: 1000 });
-    b = await startTestServer({ dataDir: dir.path, db: db.url, leaseMs: 1000 });
+    executor = await startRefusingExecutor();
+    const { executors } = executor;
+    a = await startTestServer({ dataDir: dir.path, db: db.url, leaseMs: 1000, executors });
+    b = await startTestServer({ dataDir: dir.path, db: db.url, leaseMs: 1000, executors });
   });
   after(async () => {
     await a?.close();
     await b?.close();
+    await executor?.close();
     await db?.drop();
     dir.remove();
   });
@@ -64,7 +69,7 @@ describe('two replicas on PostgreSQL', () => {
   });
 
   it('retry through either replica; a finished run is taken by whoever retries it', async () => {
-    const { body } = await post(a.url, doc([['bad', 'sleep', ['x']]]));
+    const { body } = await post(a.url, doc([['bad', 'shell', [], refusing()]]));
     await waitForRun(a.url, body.id);
     const res = await fetch(`${b.url}/v1/tasks/${body.id}/retry`, { method: 'POST' });
     assert.equal(res.status, 202);

@@ -15,6 +15,7 @@ import type { RunningServer } from '../../src/cli/server.ts';
 import { type RunningExecutor, startExecutor } from '../../src/executor/server.ts';
 import { STATE_COLOURS } from '../../src/graph/export.ts';
 import { writeScripts } from '../executor/helpers.ts';
+import { REFUSE_SCRIPT, refusing } from '../support/failing-task.ts';
 import { doc, post, startTestServer, tempDir, waitForRun } from '../support/server.ts';
 import { ensureBuilt, graphStates, launchChromium, screenshot, waitForStates } from './support.ts';
 
@@ -41,7 +42,7 @@ const failingDocument = {
   ],
   nodes: [
     { id: 0, name: 'fetch', engine: 'sleep', args: ['0.1'] },
-    { id: 1, name: 'migrate', engine: 'sleep', args: ['not-a-number'], target: 'db' },
+    { id: 1, name: 'migrate', ...refusing(['not-a-number']), target: 'db' },
     { id: 2, name: 'restart', engine: 'nil', target: 'web' },
     { id: 3, name: 'build', engine: 'sleep', args: ['0.3'], artifact: 'build.sh' },
     { id: 4, name: 'test', engine: 'sleep', args: ['0.2'], output: { report: '' } },
@@ -71,6 +72,7 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
     mkdirSync(artifacts);
     mkdirSync(gates);
     await writeScripts(artifacts, {
+      'refuse.sh': REFUSE_SCRIPT,
       'gate.sh':
         '#!/bin/sh\n# runs until the test opens the gate (creates $1)\nwhile [ ! -e "$1" ]; do sleep 0.05; done\n',
     });
@@ -159,7 +161,7 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
     const ok = await post(server.url, doc([['only', 'nil']], [], { name: 'quick one' }));
     const bad = await post(
       server.url,
-      doc([['broken', 'sleep', ['x']]], [], { name: 'broken one' }),
+      doc([['broken', 'shell', [], refusing()]], [], { name: 'broken one' }),
     );
     for (let i = 0; i < 3; i++)
       await post(server.url, doc([['n', 'nil']], [], { name: `filler ${i}` }));
@@ -451,16 +453,16 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
     const text = await textOf(panel);
     assert.match(text, /Target\s*db/);
     assert.match(text, /not-a-number/);
-    assert.match(text, /sleep: args\[0\] must be a number/);
+    assert.match(text, /exited with code 1: refused: not-a-number/);
     assert.match(new URL(page.url()).search, /node=1/);
-    // a log, an empty one, or (where the server has no log endpoint) "No log available"
+    // the task's own output, fetched from the executor that ran it
     const log = panel.locator('.node-log');
     await page.waitForFunction(() => {
       const status = document.querySelector('.node-log')?.getAttribute('data-log');
       return status !== undefined && status !== 'loading';
     });
-    assert.match((await log.getAttribute('data-log')) ?? '', /^(text|none)$/);
-    assert.match(await textOf(log), /No log available|The log is empty|\S/);
+    assert.equal(await log.getAttribute('data-log'), 'text');
+    assert.match(await textOf(log), /refused: not-a-number/);
     await screenshot(page, 'node-details');
     await page.emulateMedia({ colorScheme: 'dark' });
     await screenshot(page, 'node-details-dark');
@@ -484,7 +486,7 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
     await page.locator('table.nodes-table tr[data-node-name="publish"]').waitFor();
     assert.match(
       await textOf(page.locator('table.nodes-table tr[data-node-name="migrate"] .error-cell')),
-      /must be a number/,
+      /refused: not-a-number/,
     );
     // arrow keys move between the tabs
     await page.getByRole('tab', { name: 'Table' }).focus();
