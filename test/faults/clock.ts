@@ -216,7 +216,7 @@ async function resumeAfterJump(
   const clock = new Clock();
   clock.jump(jumpMs);
   const after = await harness(t, path, clock);
-  for (const record of await after.store.claimRuns('resumer', 5000, 10)) {
+  for (const record of await after.store.claimRuns(after.orchestrator.replicaId, 5000, 10)) {
     await after.orchestrator.adopt(record);
   }
   return after.wait(id, undefined, 4000);
