@@ -3,6 +3,7 @@
  * in-process runners for `nil` and `sleep` live here; executor-backed runners call remote
  * executor services.
  */
+import { sleepOutput, sleepRequest } from '../graph/engine-args.ts';
 import type { GorchNode } from '../graph/model.ts';
 import { State } from '../graph/states.ts';
 
@@ -37,24 +38,32 @@ export const nilRunner: TaskRunner = {
   run: async () => ({ state: State.success }),
 };
 
-/** `sleep` sleeps args[0] seconds, or a random 0-1 s without args, as gorchestrator's did. */
-export function sleepRunner(random: () => number): TaskRunner {
+/**
+ * `sleep` sleeps args[0] seconds, or a random 0-1 s without a number, and outputs `result`, as
+ * gorchestrator's did (graph/engine-args.ts). `now` stamps the output.
+ */
+export function sleepRunner(random: () => number, now: () => number = Date.now): TaskRunner {
   return {
     run: ({ node, signal }) => {
-      const seconds = node.args.length > 0 ? Number(node.args[0]) : random();
-      if (!Number.isFinite(seconds) || seconds < 0) {
+      const request = sleepRequest(node.args);
+      if ('invalid' in request) {
+        // refused at submission since; a document stored before that still ends cleanly
         return Promise.resolve({
           state: State.failure,
-          error: `sleep: args[0] must be a number of seconds >= 0, got ${JSON.stringify(node.args[0])}`,
+          error: `sleep: args[0] must be a number of seconds >= 0, ${request.invalid}`,
         });
       }
+      const seconds = 'seconds' in request ? request.seconds : random();
       return new Promise((resolve) => {
         let timer: ReturnType<typeof setTimeout>;
         // setTimeout fires at once past 2^31-1 ms: a long sleep waits in steps
         const wait = (ms: number) => {
           const step = Math.min(ms, 2 ** 31 - 1);
           timer = setTimeout(
-            () => (ms > step ? wait(ms - step) : resolve({ state: State.success })),
+            () =>
+              ms > step
+                ? wait(ms - step)
+                : resolve({ state: State.success, output: sleepOutput(node.name, now()) }),
             step,
           );
         };

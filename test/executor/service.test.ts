@@ -281,9 +281,13 @@ test('nil and sleep drivers', async (t) => {
   const h = await harness(t);
   assert.equal((await h.run(node({ engine: 'nil' }))).state, State.success);
   assert.equal((await h.run(node({ engine: 'sleep' }))).state, State.success);
-  const bad = await h.run(node({ engine: 'sleep', args: ['soon'] }));
+  // as gorchestrator's: text that is not a number means a random 0-1 s, and `result` is set
+  const soon = await h.run(node({ name: 'nap', engine: 'sleep', args: ['soon'] }));
+  assert.equal(soon.state, State.success);
+  assert.match(soon.output.result ?? '', /^nap_\d{10}$/);
+  const bad = await h.run(node({ engine: 'sleep', args: ['-5'] }));
   assert.equal(bad.state, State.failure);
-  assert.match(bad.error ?? '', /args\[0\] must be a number of seconds/);
+  assert.equal(bad.error, 'sleep: args[0] must be a number of seconds >= 0, got -5');
   const timedOut = await h.run(node({ engine: 'sleep', args: ['10'], timeout: 0.2 }));
   assert.equal(timedOut.state, State.timeout);
 });
