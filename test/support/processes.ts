@@ -123,7 +123,8 @@ export async function startBaton(
       clearTimeout(timer);
     },
   };
-  const deadline = Date.now() + (options.readyMs ?? 20_000);
+  // a hang bound: a loaded 2-core machine can take many seconds to load the sources
+  const deadline = Date.now() + (options.readyMs ?? 90_000);
   while (!(await listening(port))) {
     if (!alive()) throw new Error(`baton ${args.join(' ')} exited early:\n${output}`);
     if (Date.now() > deadline) {
