@@ -14,8 +14,8 @@
  * timeout; none_failed accepts success and notrunnable (a node skipped by its own condition).
  * Rules range over all predecessors. A node starts once all its predecessors are final and
  * its condition holds; as soon as the condition can no longer hold, it becomes notrunnable.
- * `compileConditions` compiles every node's of a document once its edges are read, a problem
- * refusing the document with the node and the column.
+ * `compileConditions` compiles the conditions of a document's nodes once its edges are read;
+ * a problem refuses the document, naming the node and the column.
  */
 import { fail } from './errors.ts';
 import type { Condition, GorchNode } from './model.ts';
