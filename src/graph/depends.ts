@@ -14,8 +14,11 @@
  * timeout; none_failed accepts success and notrunnable (a node skipped by its own condition).
  * Rules range over all predecessors. A node starts once all its predecessors are final and
  * its condition holds; as soon as the condition can no longer hold, it becomes notrunnable.
+ * `compileConditions` compiles the conditions of a document's nodes once its edges are read;
+ * a problem refuses the document, naming the node and the column.
  */
-import type { Condition } from './model.ts';
+import { fail } from './errors.ts';
+import type { Condition, GorchNode } from './model.ts';
 import { State } from './states.ts';
 
 const bit = (...codes: number[]) => codes.reduce((mask, code) => mask | (1 << code), 0);
@@ -202,4 +205,44 @@ export function compileDepends(
   const condition = parseOr();
   expect('end', '&&, || or the end');
   return condition;
+}
+
+/** Compiles each node's `depends` against its predecessors (errors name the column). */
+export function compileConditions(
+  nodes: GorchNode[],
+  byName: Map<string, number>,
+  predStart: Uint32Array,
+  pred: Uint32Array,
+): Map<number, Condition> {
+  const conditions = new Map<number, Condition>();
+  for (const node of nodes) {
+    if (node.depends === undefined) continue;
+    const preds = Array.from(pred.subarray(predStart[node.id], predStart[node.id + 1]));
+    try {
+      conditions.set(
+        node.id,
+        compileDepends(
+          node.depends,
+          preds,
+          (name) => byName.get(name),
+          (id) => nodes[id].name,
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof DependsError)) throw err;
+      fail(
+        'depends',
+        `nodes[${node.id}].depends`,
+        `${err.message} in ${JSON.stringify(excerpt(node.depends, err.column))}`,
+      );
+    }
+  }
+  return conditions;
+}
+
+/** An expression as error messages quote it: whole when short, else around `column`. */
+function excerpt(source: string, column: number): string {
+  if (source.length <= 120) return source;
+  const from = Math.max(0, Math.min(column - 60, source.length - 120));
+  return `${from > 0 ? '…' : ''}${source.slice(from, from + 120)}${from + 120 < source.length ? '…' : ''}`;
 }

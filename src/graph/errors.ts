@@ -65,6 +65,11 @@ export class DocumentError extends Error {
   }
 }
 
+/** Refuses the document: throws `DocumentError.at(kind, path, detail)`. */
+export function fail(kind: DocumentErrorKind, path: string, detail: string): never {
+  throw DocumentError.at(kind, path, detail);
+}
+
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 /** `['nodes', 3, 'args', 1]` → `nodes[3].args[1]`; odd keys are quoted: `output["a b"]`. */
