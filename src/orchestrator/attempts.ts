@@ -35,13 +35,16 @@ export interface AttemptsOptions {
   executorOf: (node: GorchNode) => string;
   now: () => number;
   /** see OrchestratorOptions.scrubAttemptError */
-  scrubAttemptError?: (
-    graph: Graph,
-    node: GorchNode,
-    outputs: ReadonlyArray<Readonly<Record<string, string>> | undefined>,
-    error: string,
-  ) => string;
+  scrubAttemptError?: AttemptErrorScrubber;
 }
+
+/** Takes the secrets a node was given or produced out of its attempt's error. */
+export type AttemptErrorScrubber = (
+  graph: Graph,
+  node: GorchNode,
+  outputs: ReadonlyArray<Readonly<Record<string, string>> | undefined>,
+  error: string,
+) => string;
 
 /** NUL cannot be stored in PostgreSQL text: an executor's error or output may carry one. */
 export const clean = (text: string): string => text.replaceAll('\u0000', '\uFFFD');

@@ -24,6 +24,7 @@ import { isFinal, State, stateName } from '../graph/states.ts';
 import type { ClaimedRun, Lease, RunRecord, Store } from '../store/store.ts';
 import type { ActiveRun } from './active-run.ts';
 import { Admission } from './admission.ts';
+import type { AttemptErrorScrubber } from './attempts.ts';
 import type { EventBus } from './bus.ts';
 import { messageOf, NodeNotFoundError, RunNotFoundError, RunStateError } from './errors.ts';
 import { noMetrics, type RunLoad, type RunMetrics } from './metrics.ts';
@@ -64,12 +65,7 @@ export interface OrchestratorOptions {
    * recorded, published or logged (`baton serve` passes api/secrets.ts `attemptErrorScrubbed`;
    * the API, which knows the secret-name rules, lives above this layer).
    */
-  scrubAttemptError?: (
-    graph: Graph,
-    node: GorchNode,
-    outputs: ReadonlyArray<Readonly<Record<string, string>> | undefined>,
-    error: string,
-  ) => string;
+  scrubAttemptError?: AttemptErrorScrubber;
   /** reads the log of a task an executor ran (see TaskRunner.log) */
   readLog?: (executor: string, taskId: string) => Promise<string>;
   /** this replica's name in run leases */
