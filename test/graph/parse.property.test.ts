@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { DocumentError } from '../../src/graph/errors.ts';
 import type { Graph } from '../../src/graph/model.ts';
 import { parseDocument, parseDocumentText, toDocument } from '../../src/graph/parse.ts';
+import type { NormalizedDocument } from '../../src/graph/schema.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -223,12 +224,12 @@ describe('get_attribute on random DAGs', () => {
         }
         assert.ok(graph !== undefined, String(caught));
         assert.equal(graph.refs.size, expected.size);
+        const doc: NormalizedDocument = toDocument(graph);
         for (const [id, { source, unanchored }] of expected) {
           assert.deepEqual(graph.refs.get(id), [
             { arg: 1, key: 'v', source, attribute: 'x', ...(unanchored ? { unanchored } : {}) },
           ]);
-          const bound = toDocument(graph).nodes[id].get_attribute;
-          assert.deepEqual(bound, [
+          assert.deepEqual(doc.nodes[id].get_attribute, [
             { arg: 1, node: source, name: `n${source}`, match: unanchored ? 'unanchored' : 'full' },
           ]);
         }
