@@ -71,9 +71,10 @@ class DetailParts {
     this.#secrets.node(i);
   }
 
+  /** The `i`-th node of the document, in the order it was submitted (its id may differ). */
   node(i: number): LiveNode {
     const node = this.#document.nodes[i];
-    const live = this.#nodes[i];
+    const live = this.#nodes[node.id];
     const { args, listed } = this.#secrets.node(i);
     // run-wide: a node's text may show another node's secret (read through get_attribute)
     const scrubber = this.#secrets.scrubber();
@@ -87,7 +88,7 @@ class DetailParts {
       start_date: iso(live?.startedAt ?? null),
       stop_date: iso(live?.stoppedAt ?? null),
       error: error === null ? null : scrubber.scrub(error),
-      waiting: this.#waiting.get(i) ?? null,
+      waiting: this.#waiting.get(node.id) ?? null,
     };
   }
 }

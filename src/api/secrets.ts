@@ -444,7 +444,8 @@ interface InputsDocument {
 /** What a run's nodes hold at run time (store NodeRecords): their outputs. */
 export type LiveOutputs = ReadonlyArray<{ output?: Record<string, string> | null } | undefined>;
 
-const GET_ATTRIBUTE = /^get_attribute\s+([^:\s]+):(\S+)\s*$/;
+/** `get_attribute NODE:ATTR`, NODE up to the last ':' as the parser reads it */
+const GET_ATTRIBUTE = /^get_attribute[ \t]+(.+):([^:\s]+)\s*$/;
 
 /**
  * The secrets of a run document (the stored JSON text, or parsed), computed once per answer
@@ -513,31 +514,49 @@ export class RunSecrets {
   /** Values of secret outputs, and of the outputs secret args read through get_attribute. */
   #outputValues(): string[] {
     const values: string[] = [];
+    // by id: live records are, and a document lists its nodes in the order they came in
     const outputs: Array<Record<string, string>> = [];
-    const readBySecretArg: Array<[string, string]> = [];
+    const ids: number[] = [];
+    /** [node id, or name when the document does not say which node, attribute] */
+    const readBySecretArg: Array<[number | unknown, string]> = [];
     this.#nodes.forEach((raw, i) => {
-      const node = (raw ?? {}) as { name?: unknown; output?: unknown; args?: unknown };
+      const node = (raw ?? {}) as {
+        id?: unknown;
+        name?: unknown;
+        output?: unknown;
+        args?: unknown;
+        get_attribute?: unknown;
+      };
+      const id = typeof node.id === 'number' ? node.id : i;
+      ids.push(id);
       const declared = node.output !== null && typeof node.output === 'object' ? node.output : {};
-      const output = { ...declared, ...this.#live[i]?.output } as Record<string, string>;
-      outputs.push(output);
+      const output = { ...declared, ...this.#live[id]?.output } as Record<string, string>;
+      outputs[id] = output;
       const listed = listedSecrets(node);
       values.push(...outputSecrets(output, listed));
       if (!Array.isArray(node.args)) return;
-      for (const arg of node.args) {
-        if (typeof arg !== 'string') continue;
+      const bound = Array.isArray(node.get_attribute)
+        ? (node.get_attribute as Array<{ arg?: unknown; node?: unknown }>)
+        : [];
+      node.args.forEach((arg: unknown, a: number) => {
+        if (typeof arg !== 'string') return;
         const eq = arg.indexOf('=');
-        if (eq <= 0 || !isSecretKey(arg.slice(0, eq), listed)) continue;
+        if (eq <= 0 || !isSecretKey(arg.slice(0, eq), listed)) return;
         const ref = GET_ATTRIBUTE.exec(arg.slice(eq + 1));
-        if (ref) readBySecretArg.push([ref[1], ref[2]]);
-      }
+        if (!ref) return;
+        // the node it was bound to at submission (a pattern need not be a name), else by name
+        const source = bound.find((b) => b?.arg === a)?.node;
+        readBySecretArg.push([typeof source === 'number' ? source : ref[1], ref[2]]);
+      });
     });
     if (readBySecretArg.length > 0) {
       const byName = new Map<unknown, number>();
       for (let i = 0; i < this.#nodes.length; i++) {
-        byName.set((this.#nodes[i] as { name?: unknown } | null)?.name, i);
+        byName.set((this.#nodes[i] as { name?: unknown } | null)?.name, ids[i]);
       }
-      for (const [name, attribute] of readBySecretArg) {
-        const value = outputs[byName.get(name) ?? -1]?.[attribute];
+      for (const [source, attribute] of readBySecretArg) {
+        const id = typeof source === 'number' ? source : byName.get(source);
+        const value = id === undefined ? undefined : outputs[id]?.[attribute];
         if (typeof value === 'string') values.push(value);
       }
     }

@@ -22,7 +22,12 @@ import {
 } from '../orchestrator/executor-runner.ts';
 import { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { Replica } from '../orchestrator/replica.ts';
-import { nilRunner, sleepRunner, type TaskRunner } from '../orchestrator/runners.ts';
+import {
+  nilRunner,
+  noExecutorRunner,
+  sleepRunner,
+  type TaskRunner,
+} from '../orchestrator/runners.ts';
 import { Scheduler } from '../orchestrator/scheduler.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
@@ -204,7 +209,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ['nil', nilRunner],
     ['sleep', sleepRunner(Math.random)],
   ]);
-  if (pool.clients.size > 0) for (const engine of EXECUTOR_ENGINES) runners.set(engine, remote);
+  // Without an executor, documents naming executor engines are still accepted (gorchestrator's
+  // example uses toscassh) and those nodes fail at dispatch saying so; unknown names stay a 400.
+  for (const engine of EXECUTOR_ENGINES) {
+    runners.set(engine, pool.clients.size > 0 ? remote : noExecutorRunner(engine));
+  }
 
   // the store /healthz judges by its commits too (a full disk still reads)
   const commits = new CommitHealth();

@@ -19,6 +19,7 @@
  */
 import { fail } from './errors.ts';
 import type { Condition, GorchNode } from './model.ts';
+import type { NodePath } from './node-fields.ts';
 import { State } from './states.ts';
 
 const bit = (...codes: number[]) => codes.reduce((mask, code) => mask | (1 << code), 0);
@@ -213,6 +214,7 @@ export function compileConditions(
   byName: Map<string, number>,
   predStart: Uint32Array,
   pred: Uint32Array,
+  at: NodePath,
 ): Map<number, Condition> {
   const conditions = new Map<number, Condition>();
   for (const node of nodes) {
@@ -232,7 +234,7 @@ export function compileConditions(
       if (!(err instanceof DependsError)) throw err;
       fail(
         'depends',
-        `nodes[${node.id}].depends`,
+        `${at(node.id)}.depends`,
         `${err.message} in ${JSON.stringify(excerpt(node.depends, err.column))}`,
       );
     }

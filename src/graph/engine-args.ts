@@ -6,6 +6,7 @@
  */
 import { DocumentError } from './errors.ts';
 import type { GorchNode } from './model.ts';
+import type { NodePath } from './node-fields.ts';
 
 /**
  * What a `sleep` node's args[0] asks for, read as both the orchestrator and the executors read
@@ -31,7 +32,7 @@ export function sleepOutput(name: string, now: number): Record<string, string> {
 }
 
 /** Refuses the first node whose args its engine could never run. Runs after `{{inputs.x}}`. */
-export function checkEngineArgs(nodes: readonly GorchNode[]): void {
+export function checkEngineArgs(nodes: readonly GorchNode[], at: NodePath): void {
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i] as GorchNode;
     if (node.engine !== 'sleep') continue;
@@ -39,7 +40,7 @@ export function checkEngineArgs(nodes: readonly GorchNode[]): void {
     if ('invalid' in request) {
       throw DocumentError.at(
         'type',
-        `nodes[${i}].args[0]`,
+        `${at(i)}.args[0]`,
         `sleep takes a number of seconds >= 0 as args[0] (or no number for a random 0-1 s), ${request.invalid}`,
       );
     }

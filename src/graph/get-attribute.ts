@@ -1,7 +1,9 @@
 /**
  * `KEY=get_attribute NODE:ATTR` args (docs/architecture.md §1): each is bound at submission to
- * the lowest-id ancestor whose name fully matches NODE (node-patterns.ts), and replaced just
- * before dispatch by that node's output (src/orchestrator/attributes.ts).
+ * the lowest-id ancestor whose name fully matches NODE, else to the lowest-id ancestor whose
+ * name contains a match of it (gorchestrator matched unanchored; node-patterns.ts), and
+ * replaced just before dispatch by that node's output (src/orchestrator/attributes.ts). Which
+ * node, and by which rule, is kept in the ref (`unanchored`) and shown by `toDocument`.
  *
  * Resolution is bounded twice, each charge made before the work: graph walking
  * (MAX_RESOLUTION_STEPS) and regular-expression work (PatternBudget, MAX_PATTERN_WORK).
@@ -9,7 +11,8 @@
 
 import { fail } from './errors.ts';
 import type { AttributeRef, GorchNode } from './model.ts';
-import { compilePattern, type Pattern, PatternBudget } from './node-patterns.ts';
+import type { NodePath } from './node-fields.ts';
+import { compilePattern, type Pattern, PatternBudget, searchPattern } from './node-patterns.ts';
 
 /** An arg that means to be a get_attribute: the value after the first '=' starts with it. */
 const GET_ATTRIBUTE = /^[^=]*=get_attribute(?![\w])/;
@@ -32,6 +35,8 @@ interface Lookup {
   attribute: string;
   /** resolved source id, -1 when no ancestor matches */
   source: number;
+  /** bound by the unanchored fallback */
+  unanchored: boolean;
 }
 
 /**
@@ -50,8 +55,10 @@ const MAX_RESOLUTION_STEPS = 50_000_000;
 const NONE = 0xffffffff;
 
 /**
- * Resolves every get_attribute arg to the lowest-id ancestor whose name fully matches NODE;
- * reports the first arg in document order that is malformed or names no ancestor.
+ * Resolves every get_attribute arg to the lowest-id ancestor whose name fully matches NODE,
+ * else (gorchestrator's rule, whose TOSCA client writes `mongo_server*` for the nodes of the
+ * template mongo_server) to the lowest-id ancestor whose name contains a match of it; reports
+ * the first arg in id order that is malformed or names no ancestor, at `at(id)`.
  */
 export function resolveAttributes(
   nodes: readonly GorchNode[],
@@ -59,16 +66,18 @@ export function resolveAttributes(
   predStart: Uint32Array,
   pred: Uint32Array,
   order: Uint32Array,
+  at: NodePath,
 ): Map<number, AttributeRef[]> {
   const n = nodes.length;
   const patterns = new Map<string, Pattern>();
   const lookups: Lookup[] = [];
   const budget = new PatternBudget();
+  const pathOf = (lookup: Lookup) => `${at(lookup.node.id)}.args[${lookup.arg}]`;
   for (const node of nodes) {
     for (let a = 0; a < node.args.length; a++) {
       const arg = node.args[a];
       if (!GET_ATTRIBUTE.test(arg)) continue;
-      const path = `nodes[${node.id}].args[${a}]`;
+      const path = `${at(node.id)}.args[${a}]`;
       const parts = parseGetAttribute(arg);
       if (parts === undefined) {
         fail(
@@ -85,7 +94,7 @@ export function resolveAttributes(
       }
       pattern.uses++;
       const { key, attribute } = parts;
-      lookups.push({ node, arg: a, key, pattern, attribute, source: -1 });
+      lookups.push({ node, arg: a, key, pattern, attribute, source: -1, unanchored: false });
     }
   }
   const refs = new Map<number, AttributeRef[]>();
@@ -111,54 +120,58 @@ export function resolveAttributes(
     if (steps > MAX_RESOLUTION_STEPS) {
       fail(
         'limit',
-        `nodes[${lookup.node.id}].args[${lookup.arg}]`,
+        pathOf(lookup),
         `resolving the get_attribute args of this graph takes over ${MAX_RESOLUTION_STEPS} ` +
           'steps; use fewer distinct NODE patterns, or plain node names',
       );
     }
   };
 
-  for (const [pattern, uses] of usesOf) {
-    // the matching nodes, ascending
-    let matches: number[];
-    if (pattern.name !== undefined) {
-      const id = byName.get(pattern.name);
-      matches = id === undefined ? [] : [id];
-    } else {
-      // only an ancestor of a node that uses the pattern can be its source: gather them by
-      // one reverse BFS from all its users, charge their tests, then test them
-      visitStamp++;
-      let tail = 0;
-      let work = 0;
-      const reach = (v: number) => {
-        work += predStart[v + 1] - predStart[v] + 1;
-        for (let p = predStart[v]; p < predStart[v + 1]; p++) {
-          const u = pred[p];
-          if (visited[u] === visitStamp) continue;
-          visited[u] = visitStamp;
-          queue[tail++] = u;
-        }
-      };
-      let previous = -1;
-      for (const use of uses) {
-        // a node's uses are consecutive (document order)
-        if (use.node.id !== previous) reach(use.node.id);
-        previous = use.node.id;
+  /**
+   * The ancestors of the nodes of `uses` that `test` accepts, ascending: gathered by one
+   * reverse BFS from all of them (only an ancestor of a user can be its source), their tests
+   * charged to the budget before any runs.
+   */
+  const matchingAncestors = (
+    uses: readonly Lookup[],
+    pattern: Pattern,
+    test: (name: string) => boolean,
+  ): number[] => {
+    visitStamp++;
+    let tail = 0;
+    let work = 0;
+    const reach = (v: number) => {
+      work += predStart[v + 1] - predStart[v] + 1;
+      for (let p = predStart[v]; p < predStart[v + 1]; p++) {
+        const u = pred[p];
+        if (visited[u] === visitStamp) continue;
+        visited[u] = visitStamp;
+        queue[tail++] = u;
       }
-      for (let head = 0; head < tail; head++) reach(queue[head]);
-      spend(work, uses[0]);
-      const perName = pattern.source.length + 1;
-      let cost = 0;
-      for (let k = 0; k < tail; k++) cost += perName * (nodes[queue[k]].name.length + 16);
-      budget.spend(cost, `nodes[${uses[0].node.id}].args[${uses[0].arg}]`, pattern.source, tail);
-      matches = [];
-      for (let k = 0; k < tail; k++) {
-        const v = queue[k];
-        if (pattern.matches(nodes[v].name)) matches.push(v);
-      }
-      matches.sort((a, b) => a - b);
+    };
+    let previous = -1;
+    for (const use of uses) {
+      // a node's uses are consecutive (id order)
+      if (use.node.id !== previous) reach(use.node.id);
+      previous = use.node.id;
     }
-    if (matches.length === 0) continue; // every use fails below
+    for (let head = 0; head < tail; head++) reach(queue[head]);
+    spend(work, uses[0]);
+    const perName = pattern.source.length + 1;
+    let cost = 0;
+    for (let k = 0; k < tail; k++) cost += perName * (nodes[queue[k]].name.length + 16);
+    budget.spend(cost, pathOf(uses[0]), pattern.source, tail);
+    const matches: number[] = [];
+    for (let k = 0; k < tail; k++) {
+      const v = queue[k];
+      if (test(nodes[v].name)) matches.push(v);
+    }
+    return matches.sort((a, b) => a - b);
+  };
+
+  /** Sets each use's source to its lowest-id ancestor among `matches` (ascending), if any. */
+  const bind = (uses: readonly Lookup[], matches: readonly number[]): void => {
+    if (matches.length === 0) return; // every use stays unbound
     stamp++;
     let lowestPosition = NONE;
     for (const m of matches) {
@@ -185,7 +198,7 @@ export function resolveAttributes(
         const b = best[lookup.node.id];
         lookup.source = b === NONE ? -1 : b;
       }
-      continue;
+      return;
     }
 
     // reverse BFS from each user; a node earlier in topological order than every match can
@@ -211,6 +224,21 @@ export function resolveAttributes(
       lookup.source = source === NONE ? -1 : source;
       spend(work, lookup);
     }
+  };
+
+  for (const [pattern, uses] of usesOf) {
+    if (pattern.name !== undefined) {
+      const id = byName.get(pattern.name);
+      bind(uses, id === undefined ? [] : [id]);
+    } else {
+      bind(uses, matchingAncestors(uses, pattern, pattern.matches));
+    }
+    // no upstream name matches the whole pattern: gorchestrator's unanchored match
+    const unbound = uses.filter((use) => use.source < 0);
+    if (unbound.length === 0) continue;
+    const contains = searchPattern(pattern, pathOf(unbound[0]), budget);
+    bind(unbound, matchingAncestors(unbound, pattern, contains));
+    for (const use of unbound) use.unanchored = use.source >= 0;
   }
 
   for (const lookup of lookups) {
@@ -218,7 +246,7 @@ export function resolveAttributes(
     if (source < 0) {
       fail(
         'get-attribute',
-        `nodes[${node.id}].args[${lookup.arg}]`,
+        pathOf(lookup),
         `get_attribute ${pattern.source}:${lookup.attribute} names no upstream node of ` +
           `${JSON.stringify(node.name)} (${describeMatches(pattern, node, nodes, budget)})`,
       );
@@ -229,6 +257,7 @@ export function resolveAttributes(
       source,
       attribute: lookup.attribute,
     };
+    if (lookup.unanchored) ref.unanchored = true;
     const list = refs.get(node.id);
     if (list === undefined) refs.set(node.id, [ref]);
     else list.push(ref);
@@ -245,16 +274,20 @@ function describeMatches(
   const shown: string[] = [];
   let total = 0;
   const perName = pattern.source.length + 1;
+  // resolution tried the unanchored test last: the names it accepts include the full matches
+  const test = pattern.contains ?? pattern.matches;
   for (const node of nodes) {
     // the message is worth what the budget has left, no more
     if (pattern.name === undefined && !budget.afford(perName * (node.name.length + 16))) {
       return `no upstream node matches ${JSON.stringify(pattern.source)}`;
     }
-    if (!pattern.matches(node.name)) continue;
+    if (!test(node.name)) continue;
     total++;
     if (shown.length < 5) shown.push(node === self ? `${node.name} (the node itself)` : node.name);
   }
-  if (total === 0) return `no node name matches ${JSON.stringify(pattern.source)}`;
+  if (total === 0) {
+    return `no node name matches ${JSON.stringify(pattern.source)}, wholly or in part`;
+  }
   const more = total > shown.length ? ` and ${total - shown.length} more` : '';
   return `matching nodes: ${shown.join(', ')}${more}, ${total === 1 ? 'which is not upstream' : 'none of which is upstream'}`;
 }

@@ -6,6 +6,7 @@
  */
 import { DocumentError } from './errors.ts';
 import type { GorchNode } from './model.ts';
+import type { NodePath } from './node-fields.ts';
 
 export interface InputDeclaration {
   default?: string;
@@ -32,6 +33,7 @@ export function resolveInputs(
   given: Record<string, string> | undefined,
   nodes: GorchNode[],
   limits: SubstitutionLimits,
+  at: NodePath,
 ): Record<string, string> {
   const declarations = declared ?? {};
   const values: Record<string, string> = {};
@@ -70,7 +72,7 @@ export function resolveInputs(
           if (!Object.hasOwn(values, name)) {
             throw DocumentError.at(
               'shape',
-              `nodes[${node.id}].args[${a}]`,
+              `${at(node.id)}.args[${a}]`,
               `{{inputs.${name}}} names no declared input (declared: ${Object.keys(values).join(', ') || 'none'})`,
             );
           }
@@ -79,7 +81,7 @@ export function resolveInputs(
         if (length > limits.maxArgLength) {
           throw DocumentError.at(
             'limit',
-            `nodes[${node.id}].args[${a}]`,
+            `${at(node.id)}.args[${a}]`,
             `${length} characters once {{inputs.*}} are substituted is over the limit of ${limits.maxArgLength}`,
           );
         }
@@ -88,7 +90,7 @@ export function resolveInputs(
       if (total > limits.maxArgsLength) {
         throw DocumentError.at(
           'limit',
-          `nodes[${node.id}].args[${a}]`,
+          `${at(node.id)}.args[${a}]`,
           `the args of the document come to ${total} characters up to here once ` +
             `{{inputs.*}} are substituted, over the limit of ${limits.maxArgsLength} for all args together`,
         );

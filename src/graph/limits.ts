@@ -15,8 +15,13 @@ export interface Limits {
   maxArgs: number;
   /** characters (UTF-16 code units) per arg */
   maxArgLength: number;
-  /** characters of a node name and of the graph name */
+  /** characters of a node name */
   maxNameLength: number;
+  /**
+   * characters of the graph name: gorchestrator's TOSCA client names a graph after its
+   * template's description (the ELK example's is 259 characters), so far more than a node's
+   */
+  maxGraphNameLength: number;
   /** characters of all args of the document together, after {{inputs.*}} substitution */
   maxArgsLength: number;
   /** output names per node */
@@ -33,6 +38,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxArgs: 1_000,
   maxArgLength: 64 * 1024,
   maxNameLength: 256,
+  maxGraphNameLength: 16 * 1024,
   maxArgsLength: 64 * 1024 * 1024,
   maxOutputs: 1_000,
   maxOutputsTotal: 100_000,

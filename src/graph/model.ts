@@ -72,11 +72,22 @@ export interface AttributeRef {
   /** id of the upstream node whose output is read */
   source: number;
   attribute: string;
+  /**
+   * no upstream name matched the whole NODE pattern, and `source` is the lowest-id one that
+   * contains a match (gorchestrator's unanchored `regexp.MatchString`)
+   */
+  unanchored?: true;
 }
 
 export interface Graph {
   name: string;
+  /** by id (`nodes[i].id === i`), whatever order the document listed them in */
   nodes: GorchNode[];
+  /**
+   * the ids in the order the document listed them, when that was not 0..N-1 (gorchestrator's
+   * TOSCA client writes nodes in map order): `toDocument` answers in that order
+   */
+  submitted?: Uint32Array;
   /** successors of node i: succ[succStart[i] .. succStart[i+1]) */
   succStart: Uint32Array;
   succ: Uint32Array;

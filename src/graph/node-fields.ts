@@ -1,11 +1,15 @@
 /**
  * The fields of each node (docs/architecture.md §1), checked and copied into a fresh
- * `GorchNode` one node at a time, in document order.
+ * `GorchNode` one node at a time, in document order, and placed at its id: the nodes of a
+ * `Graph` are in id order whatever order the document lists them in (gorchestrator indexes
+ * the matrix by id, and its TOSCA client writes nodes in map order), and the order they came
+ * in is kept for the answers (`NormalizedNodes.submitted`).
  *
  * The schema (schema.ts) has already checked each field's type and range; what it cannot say
  * is checked here, in this order for each node, and the first check that fails is the error:
- *   checkId           the id is the node's index (ids are 0..N-1 in order)
- *   checkName         the name's length, and that no earlier node has it
+ *   checkId           the id is one of 0..N-1 and no earlier node has it
+ *   checkName         the name's length, and that no earlier node has it (a node without a
+ *                     name gets one from its id once every given name is known: defaultNames)
  *   nodeEngine        the engine is known; a node with neither engine nor artifact is "nil"
  *   checkArgs         how many args, and each one's length
  *   checkOutputAlias  not both "output" and its alias "outputs"
@@ -39,36 +43,83 @@ export interface NodeFieldOptions {
 
 type RawNode = GorchDocumentInput['nodes'][number];
 
-/** Checks and copies every node; `byName` maps each name to its node's id. */
+/** The path of node `id` in the document as it came: `nodes[k]`, k its index there. */
+export type NodePath = (id: number) => string;
+
+export interface NormalizedNodes {
+  /** by id: `nodes[i].id === i` */
+  nodes: GorchNode[];
+  /** each name → its node's id */
+  byName: Map<string, number>;
+  /** the ids in the order the document listed them; undefined when that is 0..N-1 */
+  submitted: Uint32Array | undefined;
+  /** where a node is in the document, for the messages of the checks that follow */
+  at: NodePath;
+}
+
+const inOrder: NodePath = (id) => `nodes[${id}]`;
+
+/**
+ * Checks and copies every node into its place by id. O(N): the ids are a permutation of
+ * 0..N-1 once each is in range and none repeats.
+ */
 export function normalizeNodes(
   input: GorchDocumentInput['nodes'],
   opts: NodeFieldOptions,
-): { nodes: GorchNode[]; byName: Map<string, number> } {
-  const nodes: GorchNode[] = new Array(input.length);
+): NormalizedNodes {
+  const n = input.length;
+  const nodes: GorchNode[] = new Array(n);
   const byName = new Map<string, number>();
-  for (let k = 0; k < input.length; k++) nodes[k] = normalizeNode(input[k], k, byName, opts);
-  return { nodes, byName };
+  // position[id] = index in the document + 1 (0: not seen yet)
+  const position = new Uint32Array(n);
+  let ordered = true;
+  const unnamed: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const raw = input[k];
+    checkId(raw.id, k, n, position);
+    position[raw.id] = k + 1;
+    if (raw.id !== k) ordered = false;
+    const name = raw.name ?? '';
+    if (name === '') unnamed.push(raw.id);
+    else {
+      checkName(name, raw.id, `nodes[${k}]`, byName, opts);
+      byName.set(name, raw.id);
+    }
+    nodes[raw.id] = normalizeNode(raw, name, k, opts);
+  }
+  if (unnamed.length > 0) defaultNames(nodes, unnamed, byName);
+  if (ordered) return { nodes, byName, submitted: undefined, at: inOrder };
+  const submitted = new Uint32Array(n);
+  for (let id = 0; id < n; id++) submitted[position[id] - 1] = id;
+  return { nodes, byName, submitted, at: (id) => `nodes[${position[id] - 1}]` };
 }
 
-/** Node `k`: its checks in the order of the list above, then its copy; adds it to `byName`. */
-function normalizeNode(
-  raw: RawNode,
-  k: number,
-  byName: Map<string, number>,
-  opts: NodeFieldOptions,
-): GorchNode {
+/**
+ * Names the nodes that came without one (`name` absent, null or "", which gorchestrator
+ * accepted) `node-ID`, or `node-ID~2`, `node-ID~3`, ... when a given name already has it.
+ * Candidates of two ids never coincide, so each failed candidate is a distinct given name:
+ * O(N) in all.
+ */
+function defaultNames(nodes: GorchNode[], unnamed: readonly number[], byName: Map<string, number>) {
+  for (const id of unnamed) {
+    let name = `node-${id}`;
+    for (let suffix = 2; byName.has(name); suffix++) name = `node-${id}~${suffix}`;
+    nodes[id].name = name;
+    byName.set(name, id);
+  }
+}
+
+/** Node at index `k`: its checks in the order of the list above, then its copy. */
+function normalizeNode(raw: RawNode, name: string, k: number, opts: NodeFieldOptions): GorchNode {
   const at = `nodes[${k}]`;
-  checkId(raw, k, at);
-  checkName(raw.name, k, at, byName, opts);
-  byName.set(raw.name, k);
   const engine = nodeEngine(raw, at, opts.engines);
   const args = raw.args ?? [];
   checkArgs(args, at, opts);
   checkOutputAlias(raw, at);
   checkContainer(raw, at);
   const node: GorchNode = {
-    id: k,
-    name: raw.name,
+    id: raw.id,
+    name,
     target: raw.target ?? '',
     engine,
     artifact: raw.artifact ?? '',
@@ -93,9 +144,23 @@ function normalizeNode(
   return node;
 }
 
-function checkId(raw: RawNode, k: number, at: string): void {
-  if (raw.id !== k) {
-    fail('id', `${at}.id`, `expected ${k} (ids must be 0..N-1 in order), got ${raw.id}`);
+/** `id` is one of 0..N-1 that no earlier node has (`position[id]`: its index + 1, or 0). */
+function checkId(id: number, k: number, n: number, position: Uint32Array): void {
+  if (id < 0 || id >= n) {
+    fail(
+      'id',
+      `nodes[${k}].id`,
+      n === 1
+        ? `expected 0 (the ids of N nodes are 0..N-1, in any order), got ${id}`
+        : `expected an id from 0 to ${n - 1} (the ids of N nodes are 0..N-1, in any order), got ${id}`,
+    );
+  }
+  if (position[id] !== 0) {
+    fail(
+      'id',
+      `nodes[${k}].id`,
+      `id ${id} is already nodes[${position[id] - 1}]'s (the ids of N nodes are 0..N-1, each once, in any order)`,
+    );
   }
 }
 

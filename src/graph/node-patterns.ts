@@ -1,5 +1,7 @@
 /**
- * The NODE of a `KEY=get_attribute NODE:ATTR` arg as a full-match test of node names, and the
+ * The NODE of a `KEY=get_attribute NODE:ATTR` arg as a full-match test of node names, and as
+ * the unanchored test gorchestrator made (`regexp.MatchString`: the name contains a match),
+ * which resolution falls back to when no upstream name matches the whole pattern; and the
  * budget of regular-expression work a document may spend on such tests (MAX_PATTERN_WORK).
  * A plain name is compared as a string; a regular expression runs on V8's linear-time engine.
  */
@@ -23,6 +25,8 @@ export interface Pattern {
   name: string | undefined;
   /** how many get_attribute args use it */
   uses: number;
+  /** whether a name contains a match: set by `searchPattern`, on the first need */
+  contains?: (name: string) => boolean;
 }
 
 /**
@@ -46,6 +50,39 @@ export function compilePattern(source: string, path: string, budget: PatternBudg
   if (name === undefined)
     budget.spend(400 + 16 * Math.min(source.length, MAX_PATTERN_LENGTH), path);
   return { source, matches: compileNodePattern(source, path, name), name, uses: 0 };
+}
+
+/**
+ * The unanchored test of `pattern` (a name contains a match, as Go's `regexp.MatchString`),
+ * made once and kept on it; a regular expression's compilation is charged to `budget` first,
+ * as in `compilePattern`. Its tests are the caller's to charge, as the full-match ones are.
+ */
+export function searchPattern(
+  pattern: Pattern,
+  path: string,
+  budget: PatternBudget,
+): (name: string) => boolean {
+  if (pattern.contains !== undefined) return pattern.contains;
+  const { name, source } = pattern;
+  if (name !== undefined) {
+    pattern.contains = (other) => other.includes(name);
+  } else {
+    budget.spend(400 + 16 * source.length, path);
+    let re: RegExp;
+    try {
+      re = new RegExp(source, 'l');
+    } catch (error) {
+      // compilePattern compiled it wrapped on the same engine: not expected, said all the same
+      fail(
+        'get-attribute',
+        path,
+        `get_attribute node pattern ${JSON.stringify(source)} cannot be matched in linear time ` +
+          `(${(error as Error).message})`,
+      );
+    }
+    pattern.contains = (other) => re.test(other);
+  }
+  return pattern.contains;
 }
 
 /** The regular-expression work left of MAX_PATTERN_WORK (see there). */

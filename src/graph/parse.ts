@@ -6,14 +6,17 @@
  *      before anything walks the arrays or maps (limits.ts);
  *   2. field types and ranges, from the compiled TypeBox check (schema.ts), first few errors;
  *   3. exactly one of digraph / edges; graph name length;
- *   4. per node, in document order: id == index, name length and uniqueness, engine known,
- *      args limits, ... (node-fields.ts lists them); then {{inputs.*}} (inputs.ts), and args
- *      their engine could never run, once substituted (engine-args.ts);
+ *   4. per node, in document order: id in 0..N-1 and not repeated, name length and
+ *      uniqueness, engine known, args limits, ... (node-fields.ts lists them); each node is
+ *      placed at its id, so from here on `nodes[i].id === i` and the matrix and edges are read
+ *      by id, whatever order the nodes came in; then {{inputs.*}} (inputs.ts), and args their
+ *      engine could never run, once substituted (engine-args.ts);
  *   5. digraph or edges → CSR (entries, endpoints, self-loops, edge limit), in one or two
  *      typed passes over the input array, never an N×N structure of our own (adjacency.ts);
  *   6. no cycle (iterative DFS, O(V+E)), named node by node (adjacency.ts);
- *   7. get_attribute args name an ancestor: the lowest-id one whose name fully matches NODE
- *      (get-attribute.ts for the two strategies and the work bound, node-patterns.ts);
+ *   7. get_attribute args name an ancestor: the lowest-id one whose name fully matches NODE,
+ *      else the lowest-id one whose name contains a match (get-attribute.ts for the strategies
+ *      and the work bound, node-patterns.ts);
  *   8. each `depends` compiles against the node's predecessors (depends.ts).
  *
  * Measured with bench/parse.ts (Node 24, 2 vCPUs), median of 5, JSON text to Graph:
@@ -21,6 +24,9 @@
  *   100,000 nodes, 300k edges (17 MB):     ~210 ms, of which JSON.parse ~100 ms
  * The digraph/edges arrays are checked by hand in the CSR scan rather than by the compiled
  * TypeBox check (~22 ms more for 4M entries, and worse messages).
+ *
+ * Checks after step 4 go through the nodes in id order and name a node by its index in the
+ * document as it came (`at`), so a message points at the text the submitter wrote.
  */
 
 import {
@@ -132,15 +138,19 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
   }
   const name = doc.name ?? '';
   noNul(name, 'name');
-  if (name.length > opts.maxNameLength) {
-    fail('limit', 'name', `${name.length} characters is over the limit of ${opts.maxNameLength}`);
+  if (name.length > opts.maxGraphNameLength) {
+    fail(
+      'limit',
+      'name',
+      `${name.length} characters is over the limit of ${opts.maxGraphNameLength}`,
+    );
   }
 
-  // 4. nodes (node-fields.ts), with {{inputs.x}} substituted
-  const { nodes, byName } = normalizeNodes(doc.nodes, opts);
+  // 4. nodes (node-fields.ts), by id, with {{inputs.x}} substituted
+  const { nodes, byName, submitted, at } = normalizeNodes(doc.nodes, opts);
   const given = opts.values ? { ...doc.values, ...opts.values } : doc.values;
-  const values = resolveInputs(doc.inputs, given, nodes, opts);
-  checkEngineArgs(nodes);
+  const values = resolveInputs(doc.inputs, given, nodes, opts, at);
+  checkEngineArgs(nodes, at);
 
   // 5. edges as CSR
   const n = nodes.length;
@@ -159,10 +169,10 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
   }
 
   // 7. get_attribute
-  const refs = resolveAttributes(nodes, byName, predStart, pred, sorted.order);
+  const refs = resolveAttributes(nodes, byName, predStart, pred, sorted.order, at);
 
   // 8. depends
-  const conditions = compileConditions(nodes, byName, predStart, pred);
+  const conditions = compileConditions(nodes, byName, predStart, pred, at);
 
   const graph: Graph = {
     name,
@@ -175,6 +185,7 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
     conditions,
     matrix: hasMatrix,
   };
+  if (submitted !== undefined) graph.submitted = submitted;
   if (doc.timeout !== undefined) graph.timeout = doc.timeout;
   if (doc.priority !== undefined) graph.priority = doc.priority;
   if (doc.parallelism !== undefined) graph.parallelism = doc.parallelism;
@@ -186,14 +197,18 @@ export function parseDocument(input: unknown, options?: Partial<ParseOptions>): 
 }
 
 /**
- * The normalized document of a graph (no nulls, `output` only), in the form it came in:
- * `digraph` when `graph.matrix`, else `edges` sorted by (from, to). `parseDocument` of the
- * result gives back an identical graph. Node objects, args and outputs are fresh copies.
+ * The normalized document of a graph (no nulls, `output` only, every node named), in the form
+ * it came in: `digraph` when `graph.matrix`, else `edges` sorted by (from, to), and the nodes
+ * in the order they were submitted. Each node with get_attribute args also says which node
+ * each was bound to (`get_attribute`, derived: `parseDocument` ignores it). `parseDocument`
+ * of the result gives back an identical graph. Node objects, args and outputs are fresh copies.
  */
 export function toDocument(graph: Graph): NormalizedDocument {
   const n = graph.nodes.length;
-  const { succStart, succ } = graph;
-  const nodes = graph.nodes.map((node) => {
+  const { succStart, succ, submitted } = graph;
+  const nodes = new Array<NormalizedDocument['nodes'][number]>(n);
+  for (let k = 0; k < n; k++) {
+    const node = graph.nodes[submitted === undefined ? k : submitted[k]];
     const out: NormalizedDocument['nodes'][number] = {
       id: node.id,
       name: node.name,
@@ -213,8 +228,17 @@ export function toDocument(graph: Graph): NormalizedDocument {
     if (node.env !== undefined) out.env = node.env.slice();
     if (node.resources !== undefined) out.resources = { ...node.resources };
     if (node.container !== undefined) out.container = { ...node.container };
-    return out;
-  });
+    const refs = graph.refs.get(node.id);
+    if (refs !== undefined) {
+      out.get_attribute = refs.map((ref) => ({
+        arg: ref.arg,
+        node: ref.source,
+        name: graph.nodes[ref.source].name,
+        match: ref.unanchored ? 'unanchored' : 'full',
+      }));
+    }
+    nodes[k] = out;
+  }
   let doc: NormalizedDocument;
   if (graph.matrix) {
     const digraph = new Array<number>(n * n).fill(0);

@@ -35,7 +35,11 @@ export const RetryPolicySchema = Type.Object(
 
 /** Node fields shared by the input and the normalized forms. */
 const commonNodeProperties = {
-  id: Type.Integer({ description: 'index of the node: nodes[k].id == k' }),
+  id: Type.Integer({
+    description:
+      "the node's row and column in digraph, its number in edges: the ids of N nodes are " +
+      '0..N-1, each once, in any order',
+  }),
   name: Type.String({
     minLength: 1,
     description: 'unique name; get_attribute refers to nodes by name',
@@ -117,6 +121,13 @@ const OutputMap = Type.Record(Type.String(), Type.String(), {
 export const GorchNodeSchema = Type.Object(
   {
     ...commonNodeProperties,
+    name: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description:
+          'unique name; get_attribute and depends refer to nodes by name. Absent, null or "": ' +
+          '"node-ID" (with a "~2", "~3", ... suffix should another node already have that name)',
+      }),
+    ),
     target: Type.Optional(Type.String({ description: 'executor / host; default ""' })),
     engine: Type.Optional(
       Type.String({
@@ -193,6 +204,21 @@ export const GorchDocumentSchema = Type.Object(
 export type GorchDocumentInput = Static<typeof GorchDocumentSchema>;
 export type GorchNodeInput = Static<typeof GorchNodeSchema>;
 
+/** How a `get_attribute` arg was bound at submission (`toDocument` writes one per such arg). */
+export const AttributeSourceSchema = Type.Object(
+  {
+    arg: Type.Integer({ description: 'index of the get_attribute arg in args' }),
+    node: Type.Integer({ description: 'id of the upstream node whose output it reads' }),
+    name: Type.String({ description: "that node's name" }),
+    match: Type.Union([Type.Literal('full'), Type.Literal('unanchored')], {
+      description:
+        'full: the node name matches the whole NODE pattern; unanchored: no upstream name did, ' +
+        "and this one contains a match (gorchestrator's regexp.MatchString)",
+    }),
+  },
+  { description: 'the upstream node a get_attribute arg reads' },
+);
+
 /** Properties of a normalized node, for the API to spread into its response schemas. */
 export const NormalizedNodeProperties = {
   ...commonNodeProperties,
@@ -201,6 +227,13 @@ export const NormalizedNodeProperties = {
   artifact: Type.String(),
   args: Type.Array(Type.String()),
   output: OutputMap,
+  get_attribute: Type.Optional(
+    Type.Array(AttributeSourceSchema, {
+      description:
+        'derived, never read back: the node each KEY=get_attribute NODE:ATTR arg was bound to ' +
+        'at submission, in the order of args (present only on nodes with such args)',
+    }),
+  ),
 };
 
 export const NormalizedNodeSchema = Type.Object(NormalizedNodeProperties);

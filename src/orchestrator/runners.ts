@@ -39,6 +39,16 @@ export const nilRunner: TaskRunner = {
 };
 
 /**
+ * The runner of an engine that only executors run, in an orchestrator started without any:
+ * the document is accepted, as gorchestrator accepted it, and each such node fails when it
+ * is dispatched, saying what would run it.
+ */
+export function noExecutorRunner(engine: string): TaskRunner {
+  const error = `no executor offers engine ${engine}: start one with baton executor and pass --executor`;
+  return { run: async () => ({ state: State.failure, error }) };
+}
+
+/**
  * `sleep` sleeps args[0] seconds, or a random 0-1 s without a number, and outputs `result`, as
  * gorchestrator's did (graph/engine-args.ts). `now` stamps the output.
  */

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { DocumentError } from '../../src/graph/errors.ts';
 import type { Graph } from '../../src/graph/model.ts';
 import { parseDocument, parseDocumentText, toDocument } from '../../src/graph/parse.ts';
+import type { NormalizedDocument } from '../../src/graph/schema.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -163,9 +164,13 @@ describe('get_attribute on random DAGs', () => {
       fc.constant('.*'),
       fc.constant('n[0-4]'),
       fc.constant('n1\\d*'),
+      // no name matches these whole: they bind by gorchestrator's unanchored match
+      fc.nat(n - 1).map((w) => String(w)),
+      fc.constant('n2*'),
+      fc.constant('[3-5]'),
     );
 
-  it('resolves to the lowest-id matching ancestor, or rejects the first arg without one', () => {
+  it('resolves to the lowest-id matching ancestor (whole name, else unanchored), or rejects the first arg without one', () => {
     const scenario = dagArbitrary.chain((dag) =>
       fc.record({
         dag: fc.constant(dag),
@@ -191,15 +196,18 @@ describe('get_attribute on random DAGs', () => {
           args: args[id] === undefined ? ['plain=1'] : ['plain=1', `v=get_attribute ${args[id]}:x`],
         }));
         let firstMissing = -1;
-        const expected = new Map<number, number>();
+        const expected = new Map<number, { source: number; unanchored: boolean }>();
         for (let id = 0; id < dag.n; id++) {
           const pattern = args[id];
           if (pattern === undefined) continue;
-          const re = new RegExp(`^(?:${pattern})$`);
-          const matching = [...ancestors[id]].filter((u) => re.test(`n${u}`));
-          if (matching.length === 0) {
-            if (firstMissing < 0) firstMissing = id;
-          } else expected.set(id, Math.min(...matching));
+          const whole = new RegExp(`^(?:${pattern})$`);
+          const anywhere = new RegExp(pattern);
+          const full = [...ancestors[id]].filter((u) => whole.test(`n${u}`));
+          const partial = [...ancestors[id]].filter((u) => anywhere.test(`n${u}`));
+          if (full.length > 0) expected.set(id, { source: Math.min(...full), unanchored: false });
+          else if (partial.length > 0) {
+            expected.set(id, { source: Math.min(...partial), unanchored: true });
+          } else if (firstMissing < 0) firstMissing = id;
         }
         let graph: Graph | undefined;
         let caught: unknown;
@@ -216,8 +224,14 @@ describe('get_attribute on random DAGs', () => {
         }
         assert.ok(graph !== undefined, String(caught));
         assert.equal(graph.refs.size, expected.size);
-        for (const [id, source] of expected) {
-          assert.deepEqual(graph.refs.get(id), [{ arg: 1, key: 'v', source, attribute: 'x' }]);
+        const doc: NormalizedDocument = toDocument(graph);
+        for (const [id, { source, unanchored }] of expected) {
+          assert.deepEqual(graph.refs.get(id), [
+            { arg: 1, key: 'v', source, attribute: 'x', ...(unanchored ? { unanchored } : {}) },
+          ]);
+          assert.deepEqual(doc.nodes[id].get_attribute, [
+            { arg: 1, node: source, name: `n${source}`, match: unanchored ? 'unanchored' : 'full' },
+          ]);
         }
       }),
       { numRuns: 400 },

@@ -249,10 +249,16 @@ describe('rejections', () => {
       'nodes[0].output["my ip"]: expected a string, got null',
     );
     rejects(
-      { edges: [], nodes: [{ id: 0, engine: 'nil' }] },
+      { edges: [], nodes: [{ id: 0, name: 7, engine: 'nil' }] },
       'type',
       'nodes[0].name',
-      'nodes[0].name: expected a non-empty string, got nothing (missing)',
+      'nodes[0].name: expected a string or null, got number 7',
+    );
+    rejects(
+      { edges: [], nodes: [{ name: 'a', engine: 'nil' }] },
+      'type',
+      'nodes[0].id',
+      'nodes[0].id: expected an integer, got nothing (missing)',
     );
     rejects(
       doc(1, [], { 0: { id: 0.5 } }),
@@ -278,14 +284,20 @@ describe('rejections', () => {
   });
 
   it('reports the first few type errors', () => {
-    const nodes = Array.from({ length: 10 }, (_, id) => ({ id, name: 7, engine: 'nil' }));
-    const error = rejects({ edges: [], nodes }, 'type', 'nodes[0].name', /^nodes\[0\]\.name: /);
+    const nodes = Array.from({ length: 10 }, (_, id) => ({ id, name: 'a', target: 7 }));
+    const error = rejects({ edges: [], nodes }, 'type', 'nodes[0].target', /^nodes\[0\]\.target: /);
     assert.equal(error.issues.length, 5);
     assert.deepEqual(
       error.issues.map((i) => i.path),
-      ['nodes[0].name', 'nodes[1].name', 'nodes[2].name', 'nodes[3].name', 'nodes[4].name'],
+      [
+        'nodes[0].target',
+        'nodes[1].target',
+        'nodes[2].target',
+        'nodes[3].target',
+        'nodes[4].target',
+      ],
     );
-    assert.match(error.message, /; nodes\[4\]\.name: expected a non-empty string, got number 7$/);
+    assert.match(error.message, /; nodes\[4\]\.target: expected a string, got number 7$/);
   });
 
   it('both or neither of digraph and edges', () => {
@@ -352,12 +364,24 @@ describe('rejections', () => {
     );
   });
 
-  it('ids not 0..N-1 in order', () => {
+  it('ids not 0..N-1, each once (in any order)', () => {
     rejects(
       doc(3, [], { 2: { id: 5 } }),
       'id',
       'nodes[2].id',
-      'nodes[2].id: expected 2 (ids must be 0..N-1 in order), got 5',
+      'nodes[2].id: expected an id from 0 to 2 (the ids of N nodes are 0..N-1, in any order), got 5',
+    );
+    rejects(
+      doc(1, [], { 0: { id: -1 } }),
+      'id',
+      'nodes[0].id',
+      'nodes[0].id: expected 0 (the ids of N nodes are 0..N-1, in any order), got -1',
+    );
+    rejects(
+      doc(3, [], { 0: { id: 2 }, 2: { id: 1 } }),
+      'id',
+      'nodes[2].id',
+      "nodes[2].id: id 1 is already nodes[1]'s (the ids of N nodes are 0..N-1, each once, in any order)",
     );
   });
 
@@ -492,7 +516,15 @@ describe('rejections', () => {
       'limit',
       'name',
       'name: 11 characters is over the limit of 10',
-      { maxNameLength: 10 },
+      { maxGraphNameLength: 10 },
+    );
+    // a graph's name may be far longer than a node's (a TOSCA template's description)
+    assert.equal(parseDocument({ ...doc(1, []), name: 'g'.repeat(4096) }).name.length, 4096);
+    rejects(
+      { ...doc(1, []), name: 'g'.repeat(DEFAULT_LIMITS.maxGraphNameLength + 1) },
+      'limit',
+      'name',
+      `name: ${DEFAULT_LIMITS.maxGraphNameLength + 1} characters is over the limit of ${DEFAULT_LIMITS.maxGraphNameLength}`,
     );
   });
 
@@ -562,7 +594,7 @@ describe('get_attribute', () => {
       doc(3, [[0, 2]], { 2: arg('ip=get_attribute z:ip') }),
       'get-attribute',
       'nodes[2].args[0]',
-      'nodes[2].args[0]: get_attribute z:ip names no upstream node of "c" (no node name matches "z")',
+      'nodes[2].args[0]: get_attribute z:ip names no upstream node of "c" (no node name matches "z", wholly or in part)',
     );
     rejects(
       doc(3, [[0, 2]], { 0: arg('ip=get_attribute [a-c]:ip') }),
@@ -638,7 +670,7 @@ describe('get_attribute', () => {
       { edges, nodes },
       'get-attribute',
       'nodes[3].args[1]',
-      /^nodes\[3\]\.args\[1\]: get_attribute n1:y names no upstream node of "n3" \(matching nodes: n1, which is not upstream\)$/,
+      /^nodes\[3\]\.args\[1\]: get_attribute n1:y names no upstream node of "n3" \(matching nodes: n1, n10, n11, n12, n13 and 6 more, none of which is upstream\)$/,
     );
   });
 
@@ -722,7 +754,7 @@ describe('get_attribute', () => {
       doc(2, [[0, 1]], { 0: { name: 'dbx1' }, 1: arg('ip=get_attribute dbx\\.1:ip') }),
       'get-attribute',
       'nodes[1].args[0]',
-      /names no upstream node of "b" \(no node name matches "dbx\\\\.1"\)$/,
+      /names no upstream node of "b" \(no node name matches "dbx\\\\.1", wholly or in part\)$/,
     );
   });
 

@@ -429,8 +429,17 @@ describe('submit preview', () => {
     assert.ok(matrix.ok);
     assert.deepEqual(matrix.labels, [
       { name: 'a', engine: 'nil' },
-      { name: '#1', engine: 'nil' },
+      { name: 'node-1', engine: 'nil' },
     ]);
+    // ids in any order: each label at its id, where the edges point
+    const permuted = previewDocument(
+      '{"edges":[[1,0]],"nodes":[{"id":1,"name":"first"},{"id":0,"name":"second"}]}',
+    );
+    assert.ok(permuted.ok);
+    assert.deepEqual(
+      permuted.labels.map((label) => label.name),
+      ['second', 'first'],
+    );
   });
 
   it('says why it cannot draw, with a path when there is one', () => {

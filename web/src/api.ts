@@ -108,8 +108,26 @@ export function listRuns(query: { limit: number; cursor?: string; states?: reado
   return request<TaskList>('GET', `/v1/tasks?${params}`);
 }
 
+/**
+ * The run with its nodes at their ids (`nodes[i].id === i`), as the graph, the live states
+ * (by node id) and the table read them: the API answers in the order the nodes were
+ * submitted, which gorchestrator's clients may choose freely (docs/architecture.md §1).
+ */
+export function byId(run: RunDetail): RunDetail {
+  const { nodes } = run;
+  if (nodes.every((node, i) => node.id === i)) return run;
+  const placed = new Array<LiveNode>(nodes.length);
+  for (const node of nodes) {
+    // the server checked the ids are 0..N-1, each once; anything else is shown as it came
+    const { id } = node;
+    if (!Number.isInteger(id) || id < 0 || id >= nodes.length || placed[id]) return run;
+    placed[id] = node;
+  }
+  return { ...run, nodes: placed };
+}
+
 export function getRun(id: string, signal?: AbortSignal) {
-  return request<RunDetail>('GET', `/v1/tasks/${encodeURIComponent(id)}`, { signal });
+  return request<RunDetail>('GET', `/v1/tasks/${encodeURIComponent(id)}`, { signal }).then(byId);
 }
 
 /** Sends the text as typed: the server, not the UI, judges the document. */
@@ -121,11 +139,11 @@ export function submitRun(body: string) {
 }
 
 export function cancelRun(id: string) {
-  return request<RunDetail>('DELETE', `/v1/tasks/${encodeURIComponent(id)}`);
+  return request<RunDetail>('DELETE', `/v1/tasks/${encodeURIComponent(id)}`).then(byId);
 }
 
 export function retryRun(id: string) {
-  return request<RunDetail>('POST', `/v1/tasks/${encodeURIComponent(id)}/retry`);
+  return request<RunDetail>('POST', `/v1/tasks/${encodeURIComponent(id)}/retry`).then(byId);
 }
 
 /** The node's captured output; null when the server has none (404). */

@@ -4,8 +4,10 @@
  */
 import type { Command } from 'commander';
 import { toDot, toMermaid } from '../../graph/export.ts';
+import type { Graph } from '../../graph/model.ts';
+import { EXECUTOR_ENGINES } from '../../orchestrator/executor-runner.ts';
 import { readGraph } from '../documents.ts';
-import { render } from '../output.ts';
+import { render, terminalSafe } from '../output.ts';
 import { type ConfigFlags, collect, config, examples, outputOption, withConfig } from './common.ts';
 
 export function registerDocumentCommands(cli: Command): void {
@@ -23,6 +25,7 @@ export function registerDocumentCommands(cli: Command): void {
     process.stdout.write(
       `${file}: valid, ${graph.nodes.length} nodes, ${graph.succ.length} edges\n`,
     );
+    for (const warning of executorWarnings(graph)) process.stderr.write(`${file}: ${warning}\n`);
   });
 
   for (const [name, render, what] of [
@@ -76,4 +79,29 @@ export function registerDocumentCommands(cli: Command): void {
       process.stdout.write(render(flags.output, document, () => ''));
     },
   );
+}
+
+/**
+ * One warning per engine that only executors run: a `baton serve` started without
+ * `--executor` accepts such nodes and fails them at dispatch (docs/architecture.md §4).
+ */
+export function executorWarnings(graph: Graph): string[] {
+  const onExecutors = new Set<string>(EXECUTOR_ENGINES);
+  const byEngine = new Map<string, string[]>();
+  for (const node of graph.nodes) {
+    if (!onExecutors.has(node.engine)) continue;
+    const names = byEngine.get(node.engine);
+    if (names === undefined) byEngine.set(node.engine, [node.name]);
+    else names.push(node.name);
+  }
+  return [...byEngine].map(([engine, names]) => {
+    const shown = names.slice(0, 5).map((name) => JSON.stringify(terminalSafe(name)));
+    const more = names.length > shown.length ? ` and ${names.length - shown.length} more` : '';
+    const count = names.length === 1 ? '1 node uses' : `${names.length} nodes use`;
+    return (
+      `warning: ${count} engine ${engine} (${shown.join(', ')}${more}), which only an ` +
+      `executor runs: a server with no executor offering ${engine} fails them at dispatch ` +
+      '(start one with baton executor and pass --executor to baton serve)'
+    );
+  });
 }

@@ -180,15 +180,17 @@ async function showCommand(id: string, flags: ShowFlags): Promise<void> {
   const run = await clientFor(flags).run(id);
   if (flags.output === 'dot' || flags.output === 'mermaid') {
     const render = flags.output === 'dot' ? toDot : toMermaid;
-    process.stdout.write(
-      render(
-        graphOf(run),
-        run.nodes.map((node) => node.state),
-      ),
-    );
+    process.stdout.write(render(graphOf(run), statesById(run)));
     return;
   }
   process.stdout.write(render(flags.output, run, () => runTable(run, Date.now())));
+}
+
+/** Each node's state at its id (the answer lists the nodes in the order they were submitted). */
+function statesById(run: RunDetail): number[] {
+  const states = new Array<number>(run.nodes.length);
+  for (const node of run.nodes) states[node.id] = node.state;
+  return states;
 }
 
 /**
@@ -203,6 +205,7 @@ export function graphOf(run: RunDetail) {
     maxArgs: Number.MAX_SAFE_INTEGER,
     maxArgLength: Number.MAX_SAFE_INTEGER,
     maxNameLength: Number.MAX_SAFE_INTEGER,
+    maxGraphNameLength: Number.MAX_SAFE_INTEGER,
     maxArgsLength: Number.MAX_SAFE_INTEGER,
     maxOutputs: Number.MAX_SAFE_INTEGER,
     maxOutputsTotal: Number.MAX_SAFE_INTEGER,

@@ -43,10 +43,20 @@ export function previewDocument(text: string): Preview {
     if (err instanceof ShapeError) return { ok: false, message: err.message, path: err.path };
     throw err;
   }
-  const labels: NodeLabel[] = (doc.nodes as unknown[]).map((node, i) => {
+  // the edges are by id and ids may come in any order: each label goes at its node's id
+  const list = doc.nodes as unknown[];
+  const labels: NodeLabel[] = new Array(list.length);
+  const ids = list.map((node, i) => {
+    const id = (node as { id?: unknown } | null)?.id;
+    return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < list.length ? id : i;
+  });
+  const permutation = new Set(ids).size === ids.length;
+  list.forEach((node, i) => {
     const o = (node ?? {}) as Record<string, unknown>;
-    return {
-      name: typeof o.name === 'string' && o.name !== '' ? o.name : `#${i}`,
+    const id = permutation ? ids[i] : i;
+    labels[id] = {
+      // as the server names a node without a name
+      name: typeof o.name === 'string' && o.name !== '' ? o.name : `node-${id}`,
       engine: typeof o.engine === 'string' && o.engine !== '' ? o.engine : 'nil',
     };
   });
