@@ -120,8 +120,9 @@ export function submitRun(body: string) {
   });
 }
 
+/** Cancel only: DELETE would delete the run if it finished just before the click. */
 export function cancelRun(id: string) {
-  return request<RunDetail>('DELETE', `/v1/tasks/${encodeURIComponent(id)}`);
+  return request<RunDetail>('POST', `/v1/tasks/${encodeURIComponent(id)}/cancel`);
 }
 
 export function retryRun(id: string) {
