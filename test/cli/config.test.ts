@@ -61,6 +61,8 @@ describe('loadConfig', () => {
     assert.equal(config.certificate, join(dir.path, 'certificate.pem'), 'relative to the file');
     assert.equal(config.key, join(dir.path, 'key.pem'));
     assert.equal(config.logLevel, 'debug', 'log.output.level');
+    assert.equal(config.logOutput, 'stderr', 'log.output.path');
+    assert.equal(config.warnings, undefined, 'every key of it has a Baton meaning');
     assert.deepEqual(
       config.executors,
       [{ name: 'default', url: 'http://localhost:8181' }],
@@ -322,10 +324,11 @@ describe('configuration in the real binary', () => {
     flagged.child.kill('SIGTERM');
     assert.equal(flagged.ready.data, join(dir.path, 'flag'));
 
+    // beyond loopback: on loopback, gorchestrator's files start on plain HTTP (test/compat)
     const https = await baton([
       'serve',
       '--config',
-      file({ http: { bind_port: 0, scheme: 'https' } }),
+      file({ http: { bind_address: '0.0.0.0', bind_port: 0, scheme: 'https' } }),
     ]);
     assert.equal(https.code, 2);
     assert.match(
