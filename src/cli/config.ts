@@ -46,7 +46,7 @@
  * `executor` log, instead of a failure: gorchestrator ignored those too. HTTPS whose
  * certificate files are missing is decided by the command (commands/services.ts).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describeValue } from '../graph/errors.ts';
@@ -597,8 +597,11 @@ export function serverUrl(config: Config, flag?: string): string {
     let host = config.host ?? '127.0.0.1';
     if (host === '0.0.0.0' || host === '::' || host === '[::]') host = '127.0.0.1';
     if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
-    const tls = config.certificate !== undefined && config.key !== undefined;
-    return `${config.scheme ?? (tls ? 'https' : 'http')}://${host}:${config.port ?? 8080}`;
+    // a serve with this file has HTTPS only with both files there (else, on loopback, it
+    // serves plain HTTP, as gorchestrator did: commands/services.ts)
+    const tls = [config.certificate, config.key].every((f) => f !== undefined && existsSync(f));
+    const scheme = config.scheme === 'http' || !tls ? 'http' : 'https';
+    return `${scheme}://${host}:${config.port ?? 8080}`;
   }
   return 'http://127.0.0.1:8080';
 }

@@ -139,6 +139,16 @@ executors:
     assert.equal(serverUrl({ server: 'http://s:1', port: 9000 }), 'http://s:1');
     assert.equal(serverUrl({ server: 'http://s:1' }, 'http://flag:3/'), 'http://flag:3');
     throwsConfig(() => serverUrl({}, 'localhost:8080'), /^--server: expected a URL like/);
+    // HTTPS only with both files there, as serve has it (else plain HTTP on loopback)
+    const there = file('PEM');
+    const https = { port: 9000, scheme: 'https' as const, certificate: there, key: there };
+    assert.equal(serverUrl(https), 'https://127.0.0.1:9000');
+    assert.equal(serverUrl({ ...https, scheme: undefined }), 'https://127.0.0.1:9000');
+    assert.equal(
+      serverUrl({ ...https, key: join(dir.path, 'missing.pem') }),
+      'http://127.0.0.1:9000',
+    );
+    assert.equal(serverUrl({ port: 9000, scheme: 'https' }), 'http://127.0.0.1:9000');
   });
 
   it('fails at once with the field path, what was expected and what came', () => {

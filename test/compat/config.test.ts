@@ -28,7 +28,7 @@ after(() => dir.remove());
 /** The fields of the fixtures the tests change. */
 interface GorchConfig {
   executor: { url: string };
-  http: { bind_address: string };
+  http: { bind_address: string; bind_port: number };
   log: { hook: Array<{ URL: string }> };
 }
 
@@ -58,12 +58,28 @@ async function udpListener(): Promise<{ socket: Socket; port: number; text: () =
   return { socket, port: (socket.address() as AddressInfo).port, text: () => received };
 }
 
+/** `eventually`, whose failure shows what the process logged (the end of it). */
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  output: () => string,
+): Promise<T> {
+  try {
+    return await eventually(what, probe, HANG_MS);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; the process logged:\n${output().slice(-4000)}`);
+  }
+}
+
 /** The lines of a JSON log (stderr, as log.output.path asks). */
 function logLines(text: string): Array<{ level: number; msg: string; url?: string }> {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line));
+  return text.split('\n').flatMap((line) => {
+    try {
+      return line.startsWith('{') ? [JSON.parse(line)] : [];
+    } catch {
+      return []; // the last line, still being written
+    }
+  });
 }
 
 describe("gorchestrator's orchestrator file", () => {
@@ -76,10 +92,10 @@ describe("gorchestrator's orchestrator file", () => {
     const server = await procs.start(['serve', '--config', fixture, '--data', join(dir.path, 'a')]);
     const health = await call(`${server.url}/healthz`);
     assert.equal(health.status, 200, 'plain HTTP on 127.0.0.1');
-    const warning = await eventually(
+    const warning = await until(
       'the warning',
       async () => logLines(server.output()).find((line) => line.level === 40),
-      HANG_MS,
+      server.output,
     );
     assert.equal(
       warning.msg,
@@ -102,10 +118,10 @@ describe("gorchestrator's orchestrator file", () => {
       }),
     });
     assert.equal(run.status, 202, run.text);
-    await eventually(
+    await until(
       'the dispatch, logged at debug',
       async () => logLines(server.output()).find((line) => line.level === 20),
-      HANG_MS,
+      server.output,
     );
     assert.equal(stdout, '', 'the log goes to stderr');
   });
@@ -129,12 +145,16 @@ describe("gorchestrator's orchestrator file", () => {
       logstash.socket.close();
       syslog.socket.close();
     });
+    const port = await freePort();
     const config = variant('orchestrator.conf', (c) => {
+      c.http.bind_port = port;
       c.log.hook[0].URL = `127.0.0.1:${logstash.port}`;
       c.log.hook[1].URL = `127.0.0.1:${syslog.port}`;
     });
-    await procs.start(['serve', '--config', config, '--data', join(dir.path, 'b')]);
-    const ready = await eventually(
+    const server = await procs.start(['serve', '--config', config, '--data', join(dir.path, 'b')], {
+      port,
+    });
+    const ready = await until(
       'the ready line at logstash',
       async () =>
         logstash
@@ -143,28 +163,32 @@ describe("gorchestrator's orchestrator file", () => {
           .filter((line) => line.startsWith('{'))
           .map((line) => JSON.parse(line) as { message?: string; level?: string })
           .find((event) => event.message === 'baton orchestrator ready'),
-      HANG_MS,
+      server.output,
     );
     assert.equal(ready.level, 'info');
-    await eventually(
+    await until(
       'the ready line at syslog',
       async () => (/baton orchestrator ready/.test(syslog.text()) ? true : undefined),
-      HANG_MS,
+      server.output,
     );
     assert.match(syslog.text(), /^<14>1 /m, 'RFC 5424, facility user, severity info');
+    // the client commands find that server from the same file: plain HTTP, as it serves
+    const list = await baton(['list', '--config', config, '-o', 'json']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout), { tasks: [] });
   });
 
   it('warns about what Baton has no use for, and starts', async () => {
     const fixture = join(FIXTURES, 'orchestrator-extras.conf');
     const server = await procs.start(['serve', '--config', fixture, '--data', join(dir.path, 'c')]);
     assert.equal((await call(`${server.url}/healthz`)).status, 200);
-    const warnings = await eventually(
+    const warnings = await until(
       'the warnings',
       async () => {
         const found = logLines(server.output()).filter((line) => line.level === 40);
         return found.length >= 2 ? found.map((line) => line.msg) : undefined;
       },
-      HANG_MS,
+      server.output,
     );
     assert.deepEqual(warnings, [
       `${fixture}: log.output.path: "/var/log/gorchestrator.log" is neither stdout nor ` +
@@ -199,13 +223,13 @@ describe("gorchestrator's executor file", () => {
     ]);
     const ping = await call(`${executor.url}/v1/ping`);
     assert.deepEqual(ping.json, { status: 'success' });
-    await eventually(
+    await until(
       'the warning',
       async () =>
         logLines(executor.output()).find(
           (line) => line.level === 40 && line.msg.includes('serving plain HTTP on 127.0.0.1'),
         ),
-      HANG_MS,
+      executor.output,
     );
 
     // gorchestrator's executor.url names the API path, on localhost
@@ -236,14 +260,14 @@ describe("gorchestrator's executor file", () => {
     });
     assert.equal(submitted.status, 202, submitted.text);
     const { id } = submitted.json as { id: string };
-    const run = await eventually(
+    const run = await until(
       'the run',
       async () => {
         const answer = await call(`${server.url}/v1/tasks/${id}`);
         const value = answer.json as { state: number; nodes: Array<{ output: object }> };
         return value.state === State.success || value.state === State.failure ? value : undefined;
       },
-      HANG_MS,
+      () => `${server.output()}\n--- executor:\n${executor.output()}`,
     );
     assert.equal(run.state, State.success, JSON.stringify(run));
     assert.deepEqual(run.nodes[0].output, { greeting: 'hello world' });
