@@ -83,6 +83,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: true,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // gorchestrator's clients join a base URL and an id (`-orchestrator http://h/v1/tasks/`
+    // gives `/v1/tasks//ID`) and its router cleaned such paths: both are served as written
+    // without them (auth.ts judges the matched route, never the raw URL).
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>();
 
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
@@ -103,8 +107,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
 
-  // Bodies are JSON whatever their Content-Type (curl -d without one sends form encoding),
-  // read by json-body.ts: errors with a position and path, __proto__ keys refused by name.
+  // Bodies are JSON whatever their Content-Type (curl -d without one sends form encoding,
+  // a browser's fetch of a string body sends text/plain, as gorchestrator accepted), read by
+  // json-body.ts: errors with a position and path, __proto__ keys refused by name.
   const json = (
     _request: unknown,
     body: string | Buffer,
@@ -116,8 +121,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       done(err as Error);
     }
   };
-  app.removeContentTypeParser('application/json');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, json);
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, json);
   app.addContentTypeParser('*', { parseAs: 'string' }, json);
 
   // Security hooks, before any route or the 404 handler is added (see the comment above).

@@ -42,9 +42,17 @@ export const NodeParams = Type.Object({
 
 export const SubmitBody = GorchDocumentSchema;
 
+/**
+ * Runs per page when a request names no `limit`: gorchestrator answered every task at once,
+ * and its clients never page, so the default is the maximum (the list reads no document).
+ */
+export const LIST_LIMIT = 1000;
+
 export const ListQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: LIST_LIMIT }),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 200, description: 'the `next_cursor` of the previous page' }),
+  ),
   state: Type.Optional(
     Type.String({
       description: 'comma-separated state names, e.g. running,failure',

@@ -2,10 +2,11 @@
  * `/v1/tasks`: gorchestrator's API, a superset of it (docs/architecture.md §7).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { DocumentError } from '../graph/errors.ts';
 import { parseDocument, toDocument } from '../graph/parse.ts';
-import { isStateName, State, stateName } from '../graph/states.ts';
+import { isFinal, isStateName, State, stateName } from '../graph/states.ts';
 import {
   NodeNotFoundError,
   ReplicaUnavailableError,
@@ -94,16 +95,26 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     },
   );
 
-  const list = {
-    schema: {
-      summary: 'List runs, newest first',
-      querystring: ListQuery,
-      response: { 200: TaskListSchema, 400: errorRef },
+  app.get(
+    '/tasks',
+    {
+      schema: {
+        summary: 'List runs, newest first',
+        description:
+          'Up to `limit` runs (default and maximum 1000, so a gorchestrator client that ' +
+          'sends no `limit` gets every run of a usual installation in one answer). When more ' +
+          'follow, the answer carries `next_cursor`: pass it as `cursor` (same `state` ' +
+          'filter) for the next page; a page never repeats or skips a run, whatever was ' +
+          'submitted meanwhile.',
+        querystring: ListQuery,
+        response: { 200: TaskListSchema, 400: errorRef },
+      },
     },
-  } as const;
-  const listHandler = async (request: {
+    listHandler,
+  );
+  async function listHandler(request: {
     query: { limit: number; cursor?: string; state?: string };
-  }) => {
+  }) {
     const { limit, cursor, state } = request.query;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
       throw new Errors.BAD_REQUEST(`querystring.limit: expected an integer 1-1000, got ${limit}`);
@@ -126,9 +137,7 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
       tasks: page.runs.map(summaryOf),
       ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}),
     };
-  };
-  app.get('/tasks', list, listHandler);
-  app.get('/tasks/', { ...list, schema: { ...list.schema, hide: true } }, listHandler);
+  }
 
   app.get(
     '/tasks/:id',
@@ -147,20 +156,70 @@ export const tasksRoutes: FastifyPluginAsyncTypebox<ApiDeps> = async (app, deps)
     },
   );
 
+  const cancelRun = async (id: string, reply: FastifyReply) => {
+    await runAction(() => control.cancel(id), id);
+    const run = (await store.getRun(id))!;
+    return streamDetail(reply, 202, run, await store.getNodes(run.id));
+  };
+
   app.delete(
     '/tasks/:id',
     {
       schema: {
-        summary: 'Cancel a run; its record is kept',
+        summary: 'Cancel a running run (its record is kept), or delete a finished one',
+        description:
+          "gorchestrator's DELETE, made safe for runs in flight: a run still running is " +
+          'canceled (202 with the run, now canceled, whose record stays for inspection and ' +
+          'retry); a finished run is deleted with its nodes (200, empty body; GET then ' +
+          'answers 404), so scripts that clean up after themselves work. ' +
+          '`POST /v1/tasks/{id}/cancel` only ever cancels.',
+        params: TaskParams,
+        response: {
+          200: Type.Null({ description: 'the finished run was deleted (empty body)' }),
+          202: TaskDetailSchema,
+          404: errorRef,
+          409: errorRef,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const run = await store.getRun(id);
+      if (!run) throw new Errors.RUN_NOT_FOUND(id);
+      if (!isFinal(run.state)) {
+        try {
+          return await cancelRun(id, reply);
+        } catch (err) {
+          // it finished meanwhile: delete it as a finished run
+          if (!(err instanceof Errors.RUN_STATE)) throw err;
+          const now = await store.getRun(id);
+          if (!now) throw new Errors.RUN_NOT_FOUND(id);
+          if (!isFinal(now.state)) throw err;
+        }
+      }
+      const outcome = await store.deleteRun(id);
+      if (outcome === 'missing') throw new Errors.RUN_NOT_FOUND(id);
+      if (outcome === 'unfinished') {
+        throw new Errors.RUN_STATE(
+          `run ${id} was started again (retried) while it was being deleted: nothing was ` +
+            'deleted; DELETE again cancels it',
+        );
+      }
+      // no payload at all, as gorchestrator answered (the schema's null only documents it)
+      return reply.code(200).send(undefined as never);
+    },
+  );
+
+  app.post(
+    '/tasks/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a running run; its record is kept (a finished run answers 409)',
         params: TaskParams,
         response: { 202: TaskDetailSchema, 404: errorRef, 409: errorRef },
       },
     },
-    async (request, reply) => {
-      await runAction(() => control.cancel(request.params.id), request.params.id);
-      const run = (await store.getRun(request.params.id))!;
-      return streamDetail(reply, 202, run, await store.getNodes(run.id));
-    },
+    async (request, reply) => cancelRun(request.params.id, reply),
   );
 
   app.get(

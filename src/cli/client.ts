@@ -113,8 +113,21 @@ export class BatonClient {
     return this.#request('GET', taskPath(id)) as Promise<RunDetail>;
   }
 
+  /** Cancels a running run; a finished one is refused (409), never deleted. */
   cancel(id: string): Promise<RunDetail> {
-    return this.#request('DELETE', taskPath(id)) as Promise<RunDetail>;
+    return this.#request('POST', `${taskPath(id)}/cancel`) as Promise<RunDetail>;
+  }
+
+  /**
+   * gorchestrator's DELETE: a finished run is deleted (`{deleted: true}`); a running one is
+   * canceled instead and kept (`{deleted: false, run}`).
+   */
+  async delete(id: string): Promise<{ deleted: true } | { deleted: false; run: RunDetail }> {
+    const res = await this.#fetch('DELETE', taskPath(id));
+    if (!res.ok) throw await toApiError(res);
+    if (res.status === 202) return { deleted: false, run: (await res.json()) as RunDetail };
+    await res.body?.cancel();
+    return { deleted: true };
   }
 
   retry(id: string): Promise<RunDetail> {

@@ -38,8 +38,15 @@
  * Keys match case-insensitively, as Go's encoding/json matched them for gorchestrator (its
  * sample writes `"URL"` in hooks). Relative paths in a file resolve against the file's folder;
  * in variables and flags, against the working directory.
+ *
+ * gorchestrator's own files (orchestrator and executor) start Baton unchanged: every key they
+ * have is read. What has a Baton meaning is mapped (`executor.url`, `http.*`,
+ * `log.output.level`, `log.output.path` stdout or stderr, `log.hook[]`); what has none (a
+ * log file path, a hook type Baton lacks) is a warning in `Config.warnings`, which `serve` and
+ * `executor` log, instead of a failure: gorchestrator ignored those too. HTTPS whose
+ * certificate files are missing is decided by the command (commands/services.ts).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describeValue } from '../graph/errors.ts';
@@ -83,6 +90,8 @@ export interface Config {
   dockerAllow?: string[];
   executors?: ExecutorConfig[];
   logLevel?: LogLevel;
+  /** gorchestrator's `log.output.path`: where the log lines go (default stdout) */
+  logOutput?: 'stdout' | 'stderr';
   /** `log.hook`: syslog and logstash outputs */
   logHooks?: LogHook[];
   /** serve: OTLP/HTTP collector for traces (`otlp.endpoint`, BATON_OTLP_ENDPOINT) */
@@ -97,6 +106,8 @@ export interface Config {
   tokensFile?: string;
   /** serve: CA of accepted client certificates (auth.client_ca) */
   clientCa?: string;
+  /** what the file says that Baton does not do, each `SOURCE: FIELD: ...` (logged at start) */
+  warnings?: string[];
 }
 
 /** Environment variables read by `loadConfig`, for help texts. */
@@ -230,13 +241,13 @@ export function parseConfig(raw: unknown, source: string): Config {
     if (output !== undefined) {
       const out = at.object(output, 'log.output', ['level', 'path']);
       outputLevel = at.optional(out, 'log.output.level', at.logLevel);
-      at.optional(out, 'log.output.path', at.string);
+      config.logOutput = at.optional(out, 'log.output.path', at.logOutput);
     }
     config.logLevel = at.optional(fields, 'log.level', at.logLevel) ?? outputLevel;
     const hook = fields.get('hook');
     if (hook !== undefined && hook !== null) {
       if (!Array.isArray(hook)) at.fail('log.hook', 'a list of hooks', hook);
-      const hooks = hook.map((item, i) => at.logHook(item, `log.hook[${i}]`));
+      const hooks = hook.flatMap((item, i) => at.logHook(item, `log.hook[${i}]`) ?? []);
       if (hooks.length > 0) config.logHooks = hooks;
     }
   }
@@ -265,6 +276,7 @@ export function parseConfig(raw: unknown, source: string): Config {
   config.tls = at.optional(top, 'tls', at.path);
   config.artifacts = at.optional(top, 'artifacts', at.path);
   config.sshConfig = at.optional(top, 'ssh_config', at.path);
+  if (at.warnings.length > 0) config.warnings = at.warnings;
   return dropUndefined(config);
 }
 
@@ -325,9 +337,15 @@ export function normalizeExecutorUrl(url: string): string {
 class Fields {
   readonly source: string;
   readonly base: string;
+  /** gorchestrator settings Baton has no use for, said instead of refused */
+  readonly warnings: string[] = [];
   constructor(source: string, base: string) {
     this.source = source;
     this.base = base;
+  }
+
+  warn(path: string, message: string): void {
+    this.warnings.push(`${this.source}: ${path}: ${message}`);
   }
 
   fail(path: string, expected: string, got: unknown): never {
@@ -424,6 +442,22 @@ class Fields {
     return level as LogLevel;
   }
 
+  /**
+   * gorchestrator's `log.output.path`: `stdout` or `stderr`; it sent anything else to stderr
+   * with a warning (it never wrote a file), and so does Baton.
+   */
+  logOutput(value: unknown, path: string): 'stdout' | 'stderr' {
+    const text = this.string(value, path);
+    const lower = text.toLowerCase();
+    if (lower === 'stdout' || lower === 'stderr') return lower;
+    this.warn(
+      path,
+      `${JSON.stringify(text)} is neither stdout nor stderr: the log goes to stderr, as ` +
+        "gorchestrator's did (Baton writes no log file: redirect stderr to keep one)",
+    );
+    return 'stderr';
+  }
+
   url(value: unknown, path: string, protocols: readonly string[], example: string): URL {
     const text = this.string(value, path);
     let url: URL;
@@ -469,9 +503,10 @@ class Fields {
 
   /**
    * A `log.hook` entry as gorchestrator's files write it (`URL` for the address, as its
-   * sample does) or as Baton's docs do (`address`).
+   * sample does) or as Baton's docs do (`address`). A type Baton has no hook for is left out
+   * with a warning (undefined), as gorchestrator skipped the types it did not know.
    */
-  logHook(value: unknown, path: string): LogHook {
+  logHook(value: unknown, path: string): LogHook | undefined {
     const fields = this.object(value, path, [
       'type',
       'address',
@@ -481,7 +516,20 @@ class Fields {
       'tag',
       'level',
     ]);
-    const type = this.oneOf(fields.get('type'), `${path}.type`, LOG_HOOK_TYPES);
+    const named = fields.get('type');
+    if (
+      typeof named === 'string' &&
+      named !== '' &&
+      !(LOG_HOOK_TYPES as readonly string[]).includes(named.toLowerCase())
+    ) {
+      this.warn(
+        `${path}.type`,
+        `no ${JSON.stringify(named)} hook in Baton (it has ${LOG_HOOK_TYPES.join(', ')}): ` +
+          'this hook is left out',
+      );
+      return undefined;
+    }
+    const type = this.oneOf(named, `${path}.type`, LOG_HOOK_TYPES);
     if (fields.has('address') && fields.has('url')) {
       this.fail(`${path}.address`, 'either "address" or "url", not both', fields.get('url'));
     }
@@ -549,8 +597,11 @@ export function serverUrl(config: Config, flag?: string): string {
     let host = config.host ?? '127.0.0.1';
     if (host === '0.0.0.0' || host === '::' || host === '[::]') host = '127.0.0.1';
     if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
-    const tls = config.certificate !== undefined && config.key !== undefined;
-    return `${config.scheme ?? (tls ? 'https' : 'http')}://${host}:${config.port ?? 8080}`;
+    // a serve with this file has HTTPS only with both files there (else, on loopback, it
+    // serves plain HTTP, as gorchestrator did: commands/services.ts)
+    const tls = [config.certificate, config.key].every((f) => f !== undefined && existsSync(f));
+    const scheme = config.scheme === 'http' || !tls ? 'http' : 'https';
+    return `${scheme}://${host}:${config.port ?? 8080}`;
   }
   return 'http://127.0.0.1:8080';
 }

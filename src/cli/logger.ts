@@ -14,6 +14,8 @@ export interface CreateLoggerOptions {
   hooks?: readonly LogHook[];
   /** false: no console output, hooks only (tests) */
   console?: boolean;
+  /** the console's file descriptor: 1 stdout (default), 2 stderr (gorchestrator's log.output.path) */
+  fd?: 1 | 2;
 }
 
 type Transport = ReturnType<typeof pino.transport>;
@@ -25,14 +27,15 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const hooks = options.hooks ?? [];
   const toConsole = options.console !== false && level !== 'silent';
   const base: LoggerOptions = { level };
+  const fd = options.fd ?? 1;
   if (hooks.length === 0) {
     if (!toConsole) return pino({ level: 'silent' });
-    if (!pretty) return pino(base);
+    if (!pretty) return fd === 1 ? pino(base) : pino(base, pino.destination(fd));
     return pino({
       ...base,
       transport: {
         target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' },
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', destination: fd },
       },
     });
   }
@@ -43,9 +46,9 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
         ? {
             target: 'pino-pretty',
             level,
-            options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' },
+            options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', destination: fd },
           }
-        : { target: 'pino/file', level, options: { destination: 1 } },
+        : { target: 'pino/file', level, options: { destination: fd } },
     );
   }
   targets.push(...hookTargets(hooks, level === 'silent' ? 'info' : level));

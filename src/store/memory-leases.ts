@@ -33,6 +33,11 @@ export class MemoryLeases implements Leases {
     this.#leases.set(id, { owner, epoch: 0, expiresAt: this.#now() + leaseMs });
   }
 
+  /** Drops what is known of a deleted run (a later write for it is then fenced off). */
+  forget(id: string): void {
+    this.#leases.delete(id);
+  }
+
   /** Whether `lease` still holds run `id` (apply's fence). */
   holds(id: string, lease: Lease): boolean {
     const held = this.#leases.get(id);

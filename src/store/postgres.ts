@@ -22,6 +22,7 @@ import {
   createRun,
   createRuns,
   deleteFinishedBefore,
+  deleteRun,
   getRun,
   listRuns,
   unfinishedRuns,
@@ -91,6 +92,7 @@ export async function openPostgresStore(
     unfinishedRuns: () => use('unfinishedRuns', (db) => unfinishedRuns(db)),
     deleteFinishedBefore: (before, limit) =>
       use('deleteFinishedBefore', (db) => deleteFinishedBefore(db, before, limit)),
+    deleteRun: (id) => use(`deleteRun ${id}`, (db) => deleteRun(db, id)),
     claimRuns: (owner, leaseMs, limit) =>
       use(`claimRuns ${owner}`, (db) => claimRuns(db, owner, leaseMs, limit)),
     renewLeases: (owner, ids, leaseMs) =>

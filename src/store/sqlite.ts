@@ -19,6 +19,7 @@ import { runWithResumes } from './sqlite/resumes.ts';
 import {
   createRuns,
   deleteFinishedBefore,
+  deleteRun,
   getRun,
   listRuns,
   unfinishedRunIds,
@@ -96,6 +97,11 @@ function sqliteStore(conn: Conn): Store {
     },
     async deleteFinishedBefore(before, limit) {
       return use('deleteFinishedBefore', (conn) => deleteFinishedBefore(conn, before, limit));
+    },
+    async deleteRun(id) {
+      const outcome = use(`deleteRun ${id}`, (conn) => deleteRun(conn, id));
+      if (outcome === 'deleted') leases.forget(id);
+      return outcome;
     },
     async unfinishedRuns() {
       return use('unfinishedRuns', (conn) => unfinishedRuns(conn));

@@ -128,6 +128,9 @@ export class InvalidCursorError extends Error {
   override name = 'InvalidCursorError';
 }
 
+/** What `deleteRun` did: deleted the run, found it unfinished (kept), or found none. */
+export type DeleteOutcome = 'deleted' | 'unfinished' | 'missing';
+
 export type CreateResult = { created: true; id: string } | { created: false; id: string };
 
 /**
@@ -278,9 +281,15 @@ export interface Store extends Leases, Schedules {
   apply(changes: RunChanges[]): Promise<string[]>;
   /**
    * Retention: deletes up to `limit` finished runs (and their nodes) that stopped before
-   * `before` (epoch ms), oldest first; returns how many. Nothing else ever deletes data.
+   * `before` (epoch ms), oldest first; returns how many.
    */
   deleteFinishedBefore(before: number, limit: number): Promise<number>;
+  /**
+   * Deletes one finished run with everything it owns (its nodes, and with the row its
+   * idempotency key), as retention does: `DELETE /v1/tasks/{id}`. An unfinished run (initial
+   * or running) is left alone. These two are all that ever deletes a run.
+   */
+  deleteRun(id: string): Promise<DeleteOutcome>;
   /** Runs that are not finished (initial or running), oldest first: to resume after a restart. */
   unfinishedRuns(): Promise<RunRecord[]>;
   /**

@@ -328,7 +328,7 @@ describe('orchestrator API', () => {
     assert.equal(badLimit.status, 400);
   });
 
-  it('DELETE cancels a running graph and keeps its record; 404 unknown, 409 finished', async () => {
+  it('DELETE cancels a running graph and keeps its record, then deletes it; 404 unknown', async () => {
     const { body } = await post(
       url,
       doc(
@@ -348,8 +348,14 @@ describe('orchestrator API', () => {
       canceled.nodes.map((n) => n.state),
       [State.canceled, State.canceled],
     );
+    const cancelAgain = await fetch(`${url}/v1/tasks/${body.id}/cancel`, { method: 'POST' });
+    assert.equal(cancelAgain.status, 409, 'cancel only ever cancels');
+    assert.equal((await getRun(url, body.id)).state, State.canceled);
+    // finished now: DELETE removes it, as gorchestrator's did (test/compat/api.test.ts)
     const again = await fetch(`${url}/v1/tasks/${body.id}`, { method: 'DELETE' });
-    assert.equal(again.status, 409);
+    assert.equal(again.status, 200);
+    assert.equal(await again.text(), '');
+    assert.equal((await fetch(`${url}/v1/tasks/${body.id}`)).status, 404);
     const unknown = await fetch(`${url}/v1/tasks/nope`, { method: 'DELETE' });
     assert.equal(unknown.status, 404);
   });

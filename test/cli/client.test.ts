@@ -198,6 +198,38 @@ describe('baton client commands', () => {
       assert.equal(missing.code, 2);
     });
 
+    it('delete removes a finished run; a running one only with --cancel', async () => {
+      const { body } = await post(
+        server.url,
+        doc(
+          [
+            ['wait', 'sleep', ['30']],
+            ['then', 'nil'],
+          ],
+          [[0, 1]],
+        ),
+      );
+      await waitForRun(server.url, body.id, (run) => run.nodes[0].state === State.running);
+      const refused = await cli(['delete', body.id]);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /is running: cancel it first \(baton cancel /);
+      assert.equal((await getRun(server.url, body.id)).state, State.running, 'left running');
+      const res = await cli(['delete', '--cancel', body.id, '-o', 'json']);
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(JSON.parse(res.stdout), { id: body.id, deleted: true });
+      assert.equal((await fetch(`${server.url}/v1/tasks/${body.id}`)).status, 404);
+      const again = await cli(['delete', body.id]);
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /no run with id/);
+
+      const { body: done } = await post(server.url, doc([['quick', 'nil']]));
+      await waitForRun(server.url, done.id);
+      const plain = await cli(['rm', done.id]);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.equal(plain.stdout, `run ${done.id} deleted\n`);
+      assert.equal((await fetch(`${server.url}/v1/tasks/${done.id}`)).status, 404);
+    });
+
     it('retry re-runs what did not succeed and exits with the new result', async () => {
       const { body } = await post(
         server.url,

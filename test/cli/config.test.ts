@@ -61,6 +61,8 @@ describe('loadConfig', () => {
     assert.equal(config.certificate, join(dir.path, 'certificate.pem'), 'relative to the file');
     assert.equal(config.key, join(dir.path, 'key.pem'));
     assert.equal(config.logLevel, 'debug', 'log.output.level');
+    assert.equal(config.logOutput, 'stderr', 'log.output.path');
+    assert.equal(config.warnings, undefined, 'every key of it has a Baton meaning');
     assert.deepEqual(
       config.executors,
       [{ name: 'default', url: 'http://localhost:8181' }],
@@ -137,6 +139,16 @@ executors:
     assert.equal(serverUrl({ server: 'http://s:1', port: 9000 }), 'http://s:1');
     assert.equal(serverUrl({ server: 'http://s:1' }, 'http://flag:3/'), 'http://flag:3');
     throwsConfig(() => serverUrl({}, 'localhost:8080'), /^--server: expected a URL like/);
+    // HTTPS only with both files there, as serve has it (else plain HTTP on loopback)
+    const there = file('PEM');
+    const https = { port: 9000, scheme: 'https' as const, certificate: there, key: there };
+    assert.equal(serverUrl(https), 'https://127.0.0.1:9000');
+    assert.equal(serverUrl({ ...https, scheme: undefined }), 'https://127.0.0.1:9000');
+    assert.equal(
+      serverUrl({ ...https, key: join(dir.path, 'missing.pem') }),
+      'http://127.0.0.1:9000',
+    );
+    assert.equal(serverUrl({ port: 9000, scheme: 'https' }), 'http://127.0.0.1:9000');
   });
 
   it('fails at once with the field path, what was expected and what came', () => {
@@ -322,10 +334,11 @@ describe('configuration in the real binary', () => {
     flagged.child.kill('SIGTERM');
     assert.equal(flagged.ready.data, join(dir.path, 'flag'));
 
+    // beyond loopback: on loopback, gorchestrator's files start on plain HTTP (test/compat)
     const https = await baton([
       'serve',
       '--config',
-      file({ http: { bind_port: 0, scheme: 'https' } }),
+      file({ http: { bind_address: '0.0.0.0', bind_port: 0, scheme: 'https' } }),
     ]);
     assert.equal(https.code, 2);
     assert.match(

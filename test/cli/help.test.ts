@@ -31,6 +31,7 @@ describe('baton --help', () => {
       'list',
       'show',
       'cancel',
+      'delete',
       'retry',
       'logs',
       'validate',

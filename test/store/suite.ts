@@ -474,6 +474,35 @@ export function storeSuite(name: string, open: () => Promise<Store>): void {
         assert.equal(await store.deleteFinishedBefore(2000, 100), 0);
       }),
     );
+
+    test(
+      'deleteRun deletes one finished run with its nodes and frees its key; never an unfinished one',
+      withStore(async (store) => {
+        const done = await create(store, { idempotencyKey: 'clean-up' });
+        const other = await create(store);
+        const initial = await create(store);
+        const running = await create(store);
+        await store.apply([
+          { runId: done.id, run: { state: State.canceled, stoppedAt: 9000 }, nodes: [] },
+          { runId: other.id, run: { state: State.success, stoppedAt: 9000 }, nodes: [] },
+          { runId: running.id, run: { state: State.running, startedAt: 500 }, nodes: [] },
+        ]);
+        assert.equal(await store.deleteRun(done.id), 'deleted');
+        assert.equal(await store.getRun(done.id), undefined);
+        assert.deepEqual(await store.getNodes(done.id), []);
+        assert.equal(await store.deleteRun(done.id), 'missing');
+        assert.equal(await store.deleteRun('no-such-run'), 'missing');
+        assert.equal(await store.deleteRun(initial.id), 'unfinished');
+        assert.equal(await store.deleteRun(running.id), 'unfinished');
+        assert.ok(await store.getRun(other.id), 'only the run named');
+        assert.equal((await store.getNodes(running.id)).length, 3);
+        const listed = (await store.listRuns({ limit: 10 })).runs.map((run) => run.id);
+        assert.ok(!listed.includes(done.id));
+        // the key went with the run: the same key makes a new run
+        const reused = makeRun({ idempotencyKey: 'clean-up' });
+        assert.deepEqual(await store.createRun(reused), { created: true, id: reused.id });
+      }),
+    );
   });
 
   describe(`${name} store: group commit`, () => {

@@ -138,8 +138,9 @@ export function submitRun(body: string) {
   });
 }
 
+/** Cancel only: DELETE would delete the run if it finished just before the click. */
 export function cancelRun(id: string) {
-  return request<RunDetail>('DELETE', `/v1/tasks/${encodeURIComponent(id)}`).then(byId);
+  return request<RunDetail>('POST', `/v1/tasks/${encodeURIComponent(id)}/cancel`).then(byId);
 }
 
 export function retryRun(id: string) {

@@ -1,5 +1,5 @@
 /**
- * Client commands on existing runs: `list`, `show`, `cancel`, `retry`, `logs`. Each talks to
+ * Client commands on existing runs: `list`, `show`, `cancel`, `delete`, `retry`, `logs`. Each talks to
  * the orchestrator API (docs/architecture.md §7) through `BatonClient`; a 404 ends with exit code 2 and the
  * server's message, an unreachable server with 3 (see commands/common.ts).
  */
@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { toDot, toMermaid } from '../../graph/export.ts';
 import { parseDocument } from '../../graph/parse.ts';
-import { isStateName, State } from '../../graph/states.ts';
-import type { LiveNode, RunDetail, RunSummary } from '../client.ts';
+import { isFinal, isStateName, State, stateName } from '../../graph/states.ts';
+import { ApiError, type LiveNode, type RunDetail, type RunSummary } from '../client.ts';
 import { UsageError } from '../documents.ts';
 import {
   durationBetween,
@@ -91,6 +91,24 @@ export function registerRunCommands(cli: Command): void {
     ),
     'baton cancel 5c0f7a2e-...',
   ).action(cancelCommand);
+
+  examples(
+    withClient(
+      cli
+        .command('delete')
+        .alias('rm')
+        .description(
+          'delete a finished run and its record (GET then answers 404); a running run is ' +
+            'refused unless --cancel',
+        )
+        .argument('<id>', 'run id')
+        .option('--cancel', 'a run still running is canceled first, then deleted')
+        .addOption(outputOption(['text', 'json', 'yaml'], 'text')),
+    ),
+    'baton delete 5c0f7a2e-...',
+    'baton list --state failure -o json | jq -r ".tasks[].id" | xargs -n1 baton delete',
+    'baton delete --cancel 5c0f7a2e-...',
+  ).action(deleteCommand);
 
   examples(
     withClient(
@@ -271,6 +289,45 @@ async function cancelCommand(id: string, flags: ShowFlags): Promise<void> {
       for (const node of run.nodes) tally.set(node.id, node.state);
       return `run ${safe(run.id)} ${paintState(paint, run.state)}: ${tally.countsText(paint)}`;
     }),
+  );
+}
+
+interface DeleteFlags extends ClientFlags {
+  cancel?: boolean;
+  output: string;
+}
+
+/**
+ * The API's DELETE cancels a run that is still running instead of deleting it, so the run is
+ * read first: deleting never cancels what the user did not ask to cancel.
+ */
+async function deleteCommand(id: string, flags: DeleteFlags): Promise<void> {
+  const client = clientFor(flags);
+  const run = await client.run(id);
+  if (!isFinal(run.state)) {
+    if (!flags.cancel) {
+      throw new UsageError(
+        `run ${safe(id)} is ${stateName(run.state)}: cancel it first (baton cancel ${safe(id)}), ` +
+          'or pass --cancel to cancel and delete it',
+      );
+    }
+    try {
+      await client.cancel(id);
+    } catch (err) {
+      // it finished meanwhile: deleted below all the same
+      if (!(err instanceof ApiError && err.status === 409)) throw err;
+    }
+  }
+  const outcome = await client.delete(id);
+  if (!outcome.deleted) {
+    // between the read and the DELETE a retry started it again: it is canceled now, kept
+    throw new UsageError(
+      `run ${safe(id)} was started again (retried) meanwhile: the DELETE canceled it ` +
+        `(${stateName(outcome.run.state)}) and kept it; run baton delete again to delete it`,
+    );
+  }
+  process.stdout.write(
+    render(flags.output, { id, deleted: true }, () => `run ${safe(id)} deleted`),
   );
 }
 

@@ -5,7 +5,7 @@
  * imported when their command runs, so the client commands start without loading Fastify,
  * the stores and the drivers.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
@@ -111,18 +111,67 @@ function seconds(value: string): number {
 
 const toMs = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
 
-/** ServerOptions from flags over configuration; exported for tests. */
-export function serveOptions(flags: ServeFlags, cfg: Config): Omit<ServerOptions, 'logger'> {
+/**
+ * gorchestrator served plain HTTP whatever its file said about HTTPS, and its sample files
+ * name a certificate.pem and key.pem nobody has. When the file asks for HTTPS that it cannot
+ * have (no certificate or key, or their files missing) and the address is loopback, Baton
+ * serves plain HTTP too and returns the warning naming what is missing; beyond loopback it
+ * returns undefined and the start fails on what is missing, as before: plain HTTP is never
+ * served on a network in place of HTTPS. Flags are never overridden (undefined).
+ */
+async function plainOnLoopback(
+  cfg: Config,
+  host: string,
+  explicit: boolean,
+): Promise<string | undefined> {
+  if (explicit || cfg.scheme === 'http') return undefined;
+  const { certificate, key } = cfg;
+  if (cfg.scheme !== 'https' && certificate === undefined && key === undefined) return undefined;
+  const missing = [
+    ...(certificate === undefined ? ['no http.certificate'] : []),
+    ...(key === undefined ? ['no http.key'] : []),
+    ...[certificate, key]
+      .filter((file) => file !== undefined && !existsSync(file))
+      .map((file) => `${file} does not exist`),
+  ];
+  if (missing.length === 0) return undefined;
+  const { isLoopback } = await import('../../api/auth.ts');
+  if (!isLoopback(host)) return undefined;
+  return (
+    `${cfg.file}: http: HTTPS asked for, but ${missing.join(', ')}: serving plain HTTP on ` +
+    `${host}, loopback only, as gorchestrator did (on any other address this is refused); ` +
+    'give http.certificate and http.key files to serve HTTPS'
+  );
+}
+
+/**
+ * ServerOptions from flags over configuration; what the configuration asks for that Baton
+ * does not do is added to `warnings`, logged once the logger exists.
+ */
+export async function serveOptions(
+  flags: ServeFlags,
+  cfg: Config,
+  warnings: string[] = [],
+): Promise<Omit<ServerOptions, 'logger'>> {
   if (flags.data !== undefined && flags.db !== undefined) {
     throw new UsageError(
       'serve: pass --data DIR (SQLite) or --db postgres://... (PostgreSQL), not both',
     );
   }
+  const host = flags.host ?? cfg.host ?? '127.0.0.1';
+  const clientCaFile = flags.clientCa ?? cfg.clientCa;
+  // client certificates need HTTPS: no fallback, the start fails on the missing file
+  const plain = await plainOnLoopback(
+    cfg,
+    host,
+    flags.cert !== undefined || flags.key !== undefined || clientCaFile !== undefined,
+  );
+  if (plain !== undefined) warnings.push(plain);
   // HTTPS with a certificate and key: the flags', else the file's (unless it says http).
-  const fileTls = cfg.scheme !== 'http';
+  const fileTls = cfg.scheme !== 'http' && plain === undefined;
   const certFile = flags.cert ?? (fileTls ? cfg.certificate : undefined);
   const keyFile = flags.key ?? (fileTls ? cfg.key : undefined);
-  if (cfg.scheme === 'https' && (certFile === undefined || keyFile === undefined)) {
+  if (fileTls && cfg.scheme === 'https' && (certFile === undefined || keyFile === undefined)) {
     throw new ConfigError(
       `${cfg.file}: http.scheme: expected "http", got string "https": baton serve answers ` +
         'plain HTTP unless it has a certificate and key (http.certificate and http.key, or ' +
@@ -132,7 +181,7 @@ export function serveOptions(flags: ServeFlags, cfg: Config): Omit<ServerOptions
   // A --data flag asks for SQLite even when the configuration names a database.
   const db = flags.db ?? (flags.data === undefined ? cfg.db : undefined);
   return {
-    host: flags.host ?? cfg.host ?? '127.0.0.1',
+    host,
     port: flags.port ?? cfg.port ?? 8080,
     dataDir: flags.data ?? cfg.data ?? 'data',
     ...(db === undefined ? {} : { db }),
@@ -141,7 +190,7 @@ export function serveOptions(flags: ServeFlags, cfg: Config): Omit<ServerOptions
     tokensFile: flags.tokens ?? cfg.tokensFile,
     certFile,
     keyFile,
-    clientCaFile: flags.clientCa ?? cfg.clientCa,
+    clientCaFile,
     rateLimit: flags.rateLimit ?? cfg.rateLimit,
     maxConnections: flags.maxConnections ?? cfg.maxConnections,
     requestTimeoutMs: toMs(flags.requestTimeout ?? cfg.requestTimeout),
@@ -184,12 +233,23 @@ async function checkPlainHttp(flags: ExecutorFlags, host: string): Promise<void>
   );
 }
 
-async function executorTls(flags: ExecutorFlags, cfg: Config): Promise<TlsMaterial | null> {
+async function executorTls(
+  flags: ExecutorFlags,
+  cfg: Config,
+  host: string,
+  warnings: string[],
+): Promise<TlsMaterial | null> {
   // --plain-http and --tls decide; then the file's scheme (gorchestrator's executor files say
   // https or http); then a tls directory alone means TLS.
   const plain = flags.plainHttp ?? (flags.tls === undefined && cfg.scheme === 'http');
   if (plain) return null;
   const dir = flags.tls ?? cfg.tls;
+  // gorchestrator's executor file without `tls`: as for serve, on loopback only
+  const fallback = await plainOnLoopback(cfg, host, dir !== undefined);
+  if (fallback !== undefined) {
+    warnings.push(fallback);
+    return null;
+  }
   if (dir === undefined) {
     throw new UsageError(
       'executor: pass --tls DIR (mutual TLS, see `baton certs`) or --plain-http ' +
@@ -293,12 +353,14 @@ export function registerServiceCommands(cli: Command): void {
     'baton serve --host 0.0.0.0 --tokens tokens.yaml --cert server.pem --key server-key.pem',
   ).action(async (flags: ServeFlags) => {
     const cfg = config(flags);
-    const options = serveOptions(flags, cfg);
+    const warnings = [...(cfg.warnings ?? [])];
+    const options = await serveOptions(flags, cfg, warnings);
     const [{ startServer }, { createLogger }] = await Promise.all([
       import('../server.ts'),
       import('../logger.ts'),
     ]);
-    const logger = createLogger({ level: cfg.logLevel ?? 'info', hooks: cfg.logHooks });
+    const logger = createLogger(loggerOptions(cfg));
+    for (const warning of warnings) logger.warn(warning);
     const server = await startServer({
       otlpEndpoint: cfg.otlpEndpoint,
       ...options,
@@ -395,14 +457,16 @@ export function registerServiceCommands(cli: Command): void {
     "baton executor --tls ./certs --docker-allow 'registry.example/*'",
   ).action(async (flags: ExecutorFlags) => {
     const cfg = config(flags);
-    const tls = await executorTls(flags, cfg);
     const host = flags.host ?? cfg.host ?? '127.0.0.1';
+    const warnings = [...(cfg.warnings ?? [])];
+    const tls = await executorTls(flags, cfg, host, warnings);
     if (tls === null) await checkPlainHttp(flags, host);
     const [{ startExecutor }, { createLogger }] = await Promise.all([
       import('../../executor/server.ts'),
       import('../logger.ts'),
     ]);
-    const logger = createLogger({ level: cfg.logLevel ?? 'info', hooks: cfg.logHooks });
+    const logger = createLogger(loggerOptions(cfg));
+    for (const warning of warnings) logger.warn(warning);
     const executor = await startExecutor({
       host,
       port: flags.port ?? cfg.port ?? 8585,
@@ -477,6 +541,15 @@ export function registerServiceCommands(cli: Command): void {
   });
 
   registerTokenCommands(cli);
+}
+
+/** The log's level, hooks and output (gorchestrator's log.output.path) from the configuration. */
+function loggerOptions(cfg: Config) {
+  return {
+    level: cfg.logLevel ?? 'info',
+    hooks: cfg.logHooks,
+    ...(cfg.logOutput === 'stderr' ? { fd: 2 as const } : {}),
+  };
 }
 
 /** How the API authenticates, for the ready line: never a token, only where they are. */

@@ -1,6 +1,14 @@
 /** Runs: create (with all their nodes), read, list, and find the unfinished ones. */
 import { decodeCursor, encodeCursor } from '../cursor.ts';
-import type { CreateResult, ListQuery, NewRun, RunPage, RunRecord, RunSummary } from '../store.ts';
+import type {
+  CreateResult,
+  DeleteOutcome,
+  ListQuery,
+  NewRun,
+  RunPage,
+  RunRecord,
+  RunSummary,
+} from '../store.ts';
 import { type Client, transaction, type WithClient } from './db.ts';
 
 /**
@@ -165,6 +173,27 @@ export async function deleteFinishedBefore(
     }),
   );
   return rowCount ?? 0;
+}
+
+/**
+ * One finished run, as retention deletes them (its nodes by ON DELETE CASCADE). The
+ * second query only says why nothing was deleted.
+ */
+export async function deleteRun(withClient: WithClient, id: string): Promise<DeleteOutcome> {
+  return withClient(async (client) => {
+    const { rowCount } = await client.query({
+      name: 'baton_delete_run',
+      text: 'DELETE FROM runs WHERE id = $1::text AND state NOT IN (0, 2)',
+      values: [id],
+    });
+    if ((rowCount ?? 0) > 0) return 'deleted';
+    const { rows } = await client.query({
+      name: 'baton_run_exists',
+      text: 'SELECT 1 FROM runs WHERE id = $1::text',
+      values: [id],
+    });
+    return rows.length > 0 ? 'unfinished' : 'missing';
+  });
 }
 
 /** A runs row as selected by `SUMMARY` or `RECORD` (bigints are numbers, see db.ts). */

@@ -1,7 +1,15 @@
 /** Runs: create (with all their nodes), read, list, and find the unfinished ones. */
 import type { SQLOutputValue } from 'node:sqlite';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
-import type { CreateResult, ListQuery, NewRun, RunPage, RunRecord, RunSummary } from '../store.ts';
+import type {
+  CreateResult,
+  DeleteOutcome,
+  ListQuery,
+  NewRun,
+  RunPage,
+  RunRecord,
+  RunSummary,
+} from '../store.ts';
 import { type Conn, durably, transaction } from './conn.ts';
 
 type Row = Record<string, SQLOutputValue>;
@@ -111,6 +119,9 @@ export function unfinishedRunIds(conn: Conn): string[] {
     .map((row) => row.id as string);
 }
 
+/** A run that is neither initial nor running: the only kind ever deleted. */
+const FINISHED = 'state NOT IN (0, 2)';
+
 /**
  * Retention: deletes up to `limit` finished runs that stopped before `before` (epoch ms),
  * oldest first, their nodes with them (ON DELETE CASCADE). Returns how many went.
@@ -120,10 +131,19 @@ export function deleteFinishedBefore(conn: Conn, before: number, limit: number):
     const { changes } = conn
       .stmt(
         `DELETE FROM runs WHERE id IN (
-           SELECT id FROM runs WHERE state NOT IN (0, 2) AND stopped_at < ? ORDER BY seq LIMIT ?)`,
+           SELECT id FROM runs WHERE ${FINISHED} AND stopped_at < ? ORDER BY seq LIMIT ?)`,
       )
       .run(before, limit);
     return Number(changes);
+  });
+}
+
+/** One finished run, as retention deletes them (its nodes by ON DELETE CASCADE). */
+export function deleteRun(conn: Conn, id: string): DeleteOutcome {
+  return transaction(conn, () => {
+    const { changes } = conn.stmt(`DELETE FROM runs WHERE id = ? AND ${FINISHED}`).run(id);
+    if (Number(changes) > 0) return 'deleted';
+    return conn.stmt('SELECT 1 FROM runs WHERE id = ?').get(id) ? 'unfinished' : 'missing';
   });
 }
 

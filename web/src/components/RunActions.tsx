@@ -1,5 +1,5 @@
 /**
- * Cancel (DELETE /v1/tasks/{id}, confirmed in place) and Retry (POST /v1/tasks/{id}/retry).
+ * Cancel (POST /v1/tasks/{id}/cancel, confirmed in place) and Retry (POST /v1/tasks/{id}/retry).
  * The server decides; when it refuses, its message is shown here.
  */
 import { useState } from 'react';
