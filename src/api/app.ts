@@ -21,6 +21,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { AccessLog } from './access-log.ts';
 import { identifyHook, requireAuthHook, type Security } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { type ErrorBody, Errors } from './errors.ts';
@@ -37,6 +38,8 @@ import { uiRoutes } from './ui.ts';
 export interface AppOptions extends ApiDeps {
   /** wrapped in a child that redacts credentials and args (secrets.ts) */
   logger: Logger | false;
+  /** one `info` line per request answered (access-log.ts); default true */
+  accessLog?: boolean;
   /** authentication and HTTPS, from loadSecurity (auth.ts); none: open plain HTTP */
   security?: Security;
   /** requests per minute per client; 0 = none; default: see rate-limit.ts */
@@ -73,6 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger ? redactingLogger(options.logger) : undefined,
     logger: options.logger === false ? false : undefined,
+    logController: new AccessLog(options.accessLog !== false),
     https: https ? { ...https, ...timeouts } : null,
     http: timeouts,
     bodyLimit,

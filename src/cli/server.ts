@@ -51,6 +51,8 @@ export interface ServerOptions {
   maxPerExecutor?: number;
   maxPerTarget?: number;
   logger: Logger | false;
+  /** one `info` line per request answered (src/api/access-log.ts); default true */
+  accessLog?: boolean;
   bodyLimit?: number;
   /** a request (headers and body) not received within this many ms answers 408; default 30 s */
   requestTimeoutMs?: number;
@@ -261,6 +263,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     commits,
     limits: options.limits ?? {},
     logger: options.logger,
+    accessLog: options.accessLog,
     bodyLimit: options.bodyLimit,
     requestTimeoutMs: options.requestTimeoutMs,
     maxConnections: options.maxConnections,
