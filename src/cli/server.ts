@@ -11,6 +11,7 @@ import { loadSecurity } from '../api/auth.ts';
 import { CommitHealth } from '../api/commit-health.ts';
 import { PrometheusMetrics } from '../api/metrics.ts';
 import { attemptErrorScrubbed, redactingLogger } from '../api/secrets.ts';
+import { uuid7 } from '../common/uuid7.ts';
 import { createExecutorClient, type ExecutorClient } from '../executor/client.ts';
 import type { Limits } from '../graph/parse.ts';
 import { Admission } from '../orchestrator/admission.ts';
@@ -224,6 +225,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })
     : undefined;
   const orchestrator = new Orchestrator({
+    // time-ordered ids: a run's rows land beside the last run's (src/common/uuid7.ts)
+    newId: () => uuid7(),
     scrubAttemptError: attemptErrorScrubbed,
     store,
     bus,

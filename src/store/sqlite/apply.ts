@@ -108,11 +108,15 @@ function applyRun(conn: Conn, { runId, run, bulk, nodes }: RunChanges): void {
   let node: number | undefined;
   try {
     const update = run === undefined ? undefined : runUpdate(run);
-    const found =
-      update === undefined
-        ? conn.stmt('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined
-        : conn.stmt(update.sql).run(...update.values, runId).changes === 1;
-    if (!found) throw new Error('no such run');
+    // A node row found below proves its run exists (foreign key): the run is looked up on
+    // its own only when nothing else would tell, or to name what is missing.
+    if (update !== undefined) {
+      if (conn.stmt(update.sql).run(...update.values, runId).changes !== 1) {
+        throw new Error('no such run');
+      }
+    } else if (nodes.length === 0 && !runExists(conn, runId)) {
+      throw new Error('no such run');
+    }
     if (bulk !== undefined && bulk.from.length > 0) {
       conn
         .stmt(
@@ -129,10 +133,18 @@ function applyRun(conn: Conn, { runId, run, bulk, nodes }: RunChanges): void {
           ? conn.stmt('SELECT 1 FROM nodes WHERE run_id = ? AND node = ?').get(runId, node) !==
             undefined
           : conn.stmt(update.sql).run(...update.values, runId, node).changes === 1;
-      if (!found) throw new Error('no such node');
+      if (!found) {
+        if (runExists(conn, runId)) throw new Error('no such node');
+        node = undefined;
+        throw new Error('no such run');
+      }
     }
   } catch (err) {
     const where = node === undefined ? `run ${runId}` : `run ${runId} node ${node}`;
     throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+function runExists(conn: Conn, runId: string): boolean {
+  return conn.stmt('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
 }
