@@ -123,13 +123,64 @@ describe('sqlite store', () => {
       )
       .run(document);
     conn.db.exec("INSERT INTO nodes (run_id, node) VALUES ('r1', 0), ('r1', 1), ('r1', 2)");
-    assert.deepEqual(migrate(conn, all), [4]);
+    assert.deepEqual(migrate(conn, all.slice(0, 4)), [4]);
     const columns = conn.db.prepare('PRAGMA table_info(runs)').all();
     assert.equal(columns.at(-1)?.name, 'document');
     const run = conn.db.prepare('SELECT name, document, idempotency_key FROM runs').get();
     assert.deepEqual({ ...run }, { name: 'kept', document, idempotency_key: 'key-1' });
     const nodes = conn.db.prepare("SELECT count(*) AS n FROM nodes WHERE run_id = 'r1'").get();
     assert.equal(nodes?.n, 3);
+    conn.db.close();
+  });
+
+  test('005 changes the state CHECKs in place: rows kept, the same codes refused, everywhere', () => {
+    const path = join(freshDir(), 'baton.db');
+    const conn = openConn(path);
+    const all = readMigrations();
+    migrate(conn, all.slice(0, 4));
+    const states = Object.values(State);
+    conn.db
+      .prepare(
+        `INSERT INTO runs (id, name, document, node_count, created_at)
+         VALUES ('r1', 'kept', '{}', ?, 1)`,
+      )
+      .run(states.length);
+    states.forEach((state, node) => {
+      conn.db
+        .prepare("INSERT INTO nodes (run_id, node, state) VALUES ('r1', ?, ?)")
+        .run(node, state);
+    });
+    // a connection that read the old schema, as another process would have
+    const other = new DatabaseSync(path);
+    other.prepare('SELECT count(*) FROM nodes').get();
+    assert.deepEqual(migrate(conn, all), [5]);
+    assert.match(dumpSchema(conn.db), /CHECK \(state BETWEEN 0 AND 5 OR state BETWEEN 10 AND 11\)/);
+    assert.doesNotMatch(dumpSchema(conn.db), /state IN \(/);
+    const stored = conn.db.prepare("SELECT state FROM nodes WHERE run_id = 'r1' ORDER BY node");
+    assert.deepEqual(
+      stored.all().map((row) => row.state),
+      states,
+    );
+    for (const db of [conn.db, other]) {
+      for (const state of [-1, 6, 7, 8, 9, 12]) {
+        assert.throws(
+          () =>
+            db.prepare("UPDATE nodes SET state = ? WHERE run_id = 'r1' AND node = 0").run(state),
+          /CHECK constraint failed: state BETWEEN 0 AND 5 OR state BETWEEN 10 AND 11/,
+        );
+        assert.throws(
+          () => db.prepare("UPDATE runs SET state = ? WHERE id = 'r1'").run(state),
+          /CHECK constraint failed/,
+        );
+      }
+    }
+    assert.equal(conn.db.prepare('PRAGMA integrity_check').get()?.integrity_check, 'ok');
+    assert.throws(
+      () => conn.db.exec('PRAGMA writable_schema = ON; DELETE FROM sqlite_schema'),
+      /may not be modified/,
+      'defensive again after the migrations',
+    );
+    other.close();
     conn.db.close();
   });
 
