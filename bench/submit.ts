@@ -16,7 +16,8 @@
  * Then the run-takeover time: the replica driving a run is SIGKILLed and the time until the
  * other one has re-dispatched its running node is measured (lease 5 s, heartbeat 1 s).
  * PostgreSQL is the local one (BATON_TEST_PG_URL). BENCH_SUBMIT=sqlite,postgres,takeover picks
- * parts, BENCH_KEEP=1 keeps the logs and stores.
+ * parts, BENCH_KEEP=1 keeps the logs and stores, BENCH_BATON=.../bin/baton.js measures another
+ * checkout.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -30,7 +31,8 @@ import pg from 'pg';
 import { freshDatabase } from '../test/support/postgres.ts';
 import { freePort } from '../test/support/processes.ts';
 
-const BATON = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
+/** BENCH_BATON: another checkout's bin/baton.js, to measure a before and an after alike */
+const BATON = process.env.BENCH_BATON ?? fileURLToPath(new URL('../bin/baton.js', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** warm-up before each measured round: the JIT, the statement caches and the pools */
