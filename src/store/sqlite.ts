@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MemoryLeases } from './memory-leases.ts';
 import { apply } from './sqlite/apply.ts';
+import { Checkpointer } from './sqlite/checkpointer.ts';
 import { type Conn, openConn } from './sqlite/conn.ts';
 import { migrate, readMigrations } from './sqlite/migrate.ts';
 import { getNodes } from './sqlite/nodes.ts';
@@ -67,8 +68,10 @@ function sqliteStore(conn: Conn): Store {
     unfinishedIds: () => use('unfinishedRunIds', (conn) => unfinishedRunIds(conn)),
     record: (id) => use(`getRun ${id}`, (conn) => runWithResumes(conn, id)),
   });
-  // an in-memory database has no WAL, and nothing to make durable
-  const wal = conn.db.location() === null ? undefined : new WalSync(conn.db.location()!);
+  // an in-memory database has no WAL, nothing to make durable and nothing to checkpoint
+  const path = conn.db.location();
+  const wal = path === null ? undefined : new WalSync(path);
+  const checkpointer = path === null ? undefined : new Checkpointer(conn, path);
   async function create(runs: NewRun[]) {
     const results = use(`createRuns (${runs.length})`, (conn) => createRuns(conn, runs));
     const created = runs.filter((_, i) => results[i].created);
@@ -158,6 +161,7 @@ function sqliteStore(conn: Conn): Store {
     },
     isTransient,
     async close() {
+      await checkpointer?.stop();
       await wal?.close();
       if (!conn.db.isOpen) return;
       guard('close', () => {

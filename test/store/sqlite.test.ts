@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -16,6 +17,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { State } from '../../src/graph/states.ts';
+import { Checkpointer } from '../../src/store/sqlite/checkpointer.ts';
 import { BUSY_TIMEOUT_MS, connOf, openConn } from '../../src/store/sqlite/conn.ts';
 import {
   dumpSchema,
@@ -355,6 +357,39 @@ describe('sqlite store', () => {
     assert.ok(store.isTransient(err), 'a 503: try again');
     assert.equal(await store.getRun(run.id), undefined, 'nothing was stored');
     await store.close();
+  });
+
+  test('a worker checkpoints the WAL, long before the 1,000 pages of an automatic one', async () => {
+    const path = join(freshDir(), 'baton.db');
+    const store = await openSqliteStore(path);
+    const size = () => statSync(path).size;
+    // ~400 KB of runs: 100 pages, a tenth of what would make a commit checkpoint by itself
+    for (let i = 0; i < 20; i++) {
+      await store.createRuns(
+        Array.from({ length: 10 }, () =>
+          makeRun({ document: JSON.stringify({ pad: 'p'.repeat(2000) }) }),
+        ),
+      );
+    }
+    for (const deadline = Date.now() + 30_000; size() < 300_000; ) {
+      assert.ok(Date.now() < deadline, `the database file is still ${size()} bytes`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await store.close();
+  });
+
+  test('a checkpointer whose worker fails hands checkpoints back to the connection', async () => {
+    const conn = openConn(join(freshDir(), 'baton.db'));
+    const autocheckpoint = () =>
+      conn.db.prepare('PRAGMA wal_autocheckpoint').get()?.wal_autocheckpoint;
+    const working = new Checkpointer(conn, conn.db.location()!);
+    assert.equal(autocheckpoint(), 0, 'the worker does them');
+    await working.stop();
+    assert.equal(autocheckpoint(), 1000, "SQLite's default again once it stopped");
+    const failing = new Checkpointer(conn, join(freshDir(), 'missing', 'baton.db'));
+    await failing.stop();
+    assert.equal(autocheckpoint(), 1000);
+    conn.db.close();
   });
 
   test(':memory: works', async () => {
