@@ -118,12 +118,7 @@ function applyRun(conn: Conn, { runId, run, bulk, nodes }: RunChanges): void {
       throw new Error('no such run');
     }
     if (bulk !== undefined && bulk.from.length > 0) {
-      conn
-        .stmt(
-          `UPDATE nodes SET state = ?
-           WHERE run_id = ? AND state IN (SELECT value FROM json_each(?))`,
-        )
-        .run(bulk.to, runId, JSON.stringify(bulk.from));
+      conn.stmt(bulkUpdate(bulk.from.length)).run(bulk.to, runId, ...bulk.from);
     }
     for (const change of nodes) {
       node = change.node;
@@ -148,3 +143,19 @@ function applyRun(conn: Conn, { runId, run, bulk, nodes }: RunChanges): void {
 function runExists(conn: Conn, runId: string): boolean {
   return conn.stmt('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
 }
+
+/**
+ * The bulk state change for `count` source states, one comparison each: an IN list of more
+ * than two values, or from json_each, makes SQLite fill a temporary index on every execution
+ * (30 µs instead of 10 for a new run's ten nodes). Almost always one state, at most the eight.
+ */
+function bulkUpdate(count: number): string {
+  let sql = bulkSql[count];
+  if (sql === undefined) {
+    const states = Array.from({ length: count }, () => 'state = ?').join(' OR ');
+    sql = `UPDATE nodes SET state = ? WHERE run_id = ? AND (${states})`;
+    bulkSql[count] = sql;
+  }
+  return sql;
+}
+const bulkSql: string[] = [];
