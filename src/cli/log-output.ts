@@ -2,10 +2,10 @@
  * Where the server's JSON log lines go (stdout): written asynchronously, in batches, never
  * holding up the event loop (logger.ts).
  *
- * A line is queued; while a write(2) is in flight on libuv's thread pool, the lines logged
- * meanwhile wait, and the next write takes all of them at once: under load that is one write
- * per batch of lines, and the loop never waits for a slow reader (a full pipe, a stalled
- * disk). The queue is bounded: past `maxBuffered` characters, lines are dropped and counted,
+ * A line is queued and written at the end of the loop's turn, with the other lines of that
+ * turn, by one write(2) on libuv's thread pool; while it is in flight, the lines logged
+ * meanwhile wait for the next one. Under load that is one write per batch of lines, and the
+ * loop never waits for a slow reader (a full pipe, a stalled disk). The queue is bounded: past `maxBuffered` characters, lines are dropped and counted,
  * and a warning with the count is written once the output has caught up.
  *
  * pino's own asynchronous destination (sonic-boom) measured the byte length of its whole
@@ -43,6 +43,11 @@ export class AsyncOutput implements DestinationStream {
   #dropped = 0;
   #failure: string | undefined;
   #idle: Array<() => void> = [];
+  #scheduled = false;
+  readonly #start = () => {
+    this.#scheduled = false;
+    if (!this.#writing) this.#next();
+  };
   readonly #onExit = () => this.#writeQueueNow();
 
   constructor(fd: number, maxBuffered = MAX_BUFFERED_LOG_CHARS) {
@@ -68,7 +73,11 @@ export class AsyncOutput implements DestinationStream {
     }
     this.#queue.push(line);
     this.#queued += line.length;
-    if (!this.#writing) this.#next();
+    if (!this.#writing && !this.#scheduled) {
+      // at the end of this turn of the loop, with every line the turn logs
+      this.#scheduled = true;
+      setImmediate(this.#start);
+    }
   }
 
   /**
