@@ -135,6 +135,11 @@ interface Round {
   'server_cpu_per_run.us': number;
   /** bytes of log written per accepted run */
   log_bytes_per_run: number;
+  /**
+   * runs accepted but not finished when the load stopped (10-node `nil` runs take
+   * milliseconds): a server that accepts faster than it runs what it accepted grows this
+   */
+  backlog: number;
   /** the 1-minute load average just before the round, and just after */
   load_before: number;
   load_after: number;
@@ -147,6 +152,7 @@ interface Round {
 async function round(
   servers: Server[],
   stored: (ids: string[]) => Promise<number>,
+  unfinished: () => Promise<number>,
 ): Promise<Round> {
   const per = 50 / servers.length;
   const ids: string[] = [];
@@ -159,6 +165,7 @@ async function round(
   const cpu = servers.reduce((sum, s) => sum + cpuSeconds(s.child.pid!), 0) - cpuBefore;
   const logBytes = servers.reduce((sum, s) => sum + statSync(s.log).size, 0) - logBefore;
   const load_after = loadavg()[0];
+  const backlog = await unfinished();
   await Promise.all(servers.map(stop));
   const accepted = results.reduce((sum, r) => sum + r['2xx'], 0);
   const seconds = Math.max(...results.map((r) => r.duration));
@@ -173,9 +180,32 @@ async function round(
     missing: ids.length - present,
     'server_cpu_per_run.us': Math.round((cpu * 1e6) / Math.max(1, ids.length - counted)),
     log_bytes_per_run: Math.round(logBytes / Math.max(1, ids.length - counted)),
+    backlog,
     load_before: Number(load_before.toFixed(2)),
     load_after: Number(load_after.toFixed(2)),
   };
+}
+
+/** Runs not in a final state (initial or running), read beside the server. */
+const UNFINISHED = 'SELECT count(*) AS n FROM runs WHERE state IN (0, 1, 2)';
+
+function unfinishedInSqlite(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return Number(db.prepare(UNFINISHED).get()?.n);
+  } finally {
+    db.close();
+  }
+}
+
+async function unfinishedInPostgres(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>(UNFINISHED)).rows[0].n);
+  } finally {
+    await client.end();
+  }
 }
 
 /** How many of `ids` are runs in the SQLite database at `path`. */
@@ -232,7 +262,7 @@ function report(what: string, i: number, r: Round): void {
   process.stderr.write(
     `  ${what} round ${i + 1}: ${r.accepted_per_s}/s p50 ${r['p50.ms']} ms p99 ${r['p99.ms']} ms ` +
       `errors ${r.errors} missing ${r.missing}/${r.accepted} cpu ${r['server_cpu_per_run.us']} us/run ` +
-      `log ${r.log_bytes_per_run} B/run load ${r.load_before}->${r.load_after}\n`,
+      `log ${r.log_bytes_per_run} B/run backlog ${r.backlog} load ${r.load_before}->${r.load_after}\n`,
   );
 }
 
@@ -296,7 +326,14 @@ export async function benchSubmit(): Promise<Record<string, number>> {
       const data = join(dir, `sqlite-${i}`);
       const solo = await serve(['--data', data], join(dir, `sqlite-${i}.log`));
       children.push(solo.child);
-      sqlite.push(await round([solo], async (ids) => storedInSqlite(join(data, 'baton.db'), ids)));
+      const file = join(data, 'baton.db');
+      sqlite.push(
+        await round(
+          [solo],
+          async (ids) => storedInSqlite(file, ids),
+          async () => unfinishedInSqlite(file),
+        ),
+      );
       report('sqlite, 1 replica', i, sqlite[i]);
     }
     if (sqlite.length > 0) Object.assign(result, figures('submit.sqlite_1_replica', sqlite));
@@ -308,7 +345,13 @@ export async function benchSubmit(): Promise<Record<string, number>> {
       const a = await serve(['--db', db.url], join(dir, `pg-${i}-a.log`));
       const b = await serve(['--db', db.url], join(dir, `pg-${i}-b.log`));
       children.push(a.child, b.child);
-      postgres.push(await round([a, b], (ids) => storedInPostgres(db.url, ids)));
+      postgres.push(
+        await round(
+          [a, b],
+          (ids) => storedInPostgres(db.url, ids),
+          () => unfinishedInPostgres(db.url),
+        ),
+      );
       report('postgres, 2 replicas', i, postgres[i]);
     }
     if (postgres.length > 0) {
