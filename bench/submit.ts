@@ -140,6 +140,8 @@ interface Round {
    * milliseconds): a server that accepts faster than it runs what it accepted grows this
    */
   backlog: number;
+  /** runs that finished during the round, per second: accepted minus what the backlog grew */
+  finished_per_s: number;
   /** the 1-minute load average just before the round, and just after */
   load_before: number;
   load_after: number;
@@ -158,6 +160,7 @@ async function round(
   const ids: string[] = [];
   await Promise.all(servers.map((s) => load(s.url, per, WARMUP_SECONDS, ids)));
   const load_before = loadavg()[0];
+  const backlogBefore = await unfinished();
   const cpuBefore = servers.reduce((sum, s) => sum + cpuSeconds(s.child.pid!), 0);
   const logBefore = servers.reduce((sum, s) => sum + statSync(s.log).size, 0);
   const counted = ids.length;
@@ -181,6 +184,7 @@ async function round(
     'server_cpu_per_run.us': Math.round((cpu * 1e6) / Math.max(1, ids.length - counted)),
     log_bytes_per_run: Math.round(logBytes / Math.max(1, ids.length - counted)),
     backlog,
+    finished_per_s: Math.round((accepted + backlogBefore - backlog) / seconds),
     load_before: Number(load_before.toFixed(2)),
     load_after: Number(load_after.toFixed(2)),
   };
@@ -250,7 +254,13 @@ function figures(prefix: string, rounds: Round[]): Record<string, number> {
   rounds.forEach((r, i) => {
     for (const [key, value] of Object.entries(r)) out[`${prefix}.round${i + 1}.${key}`] = value;
   });
-  for (const key of ['accepted_per_s', 'p50.ms', 'p99.ms', 'server_cpu_per_run.us'] as const) {
+  for (const key of [
+    'accepted_per_s',
+    'finished_per_s',
+    'p50.ms',
+    'p99.ms',
+    'server_cpu_per_run.us',
+  ] as const) {
     out[`${prefix}.median.${key}`] = median(rounds.map((r) => r[key]));
   }
   out[`${prefix}.errors`] = rounds.reduce((sum, r) => sum + r.errors, 0);
@@ -262,7 +272,7 @@ function report(what: string, i: number, r: Round): void {
   process.stderr.write(
     `  ${what} round ${i + 1}: ${r.accepted_per_s}/s p50 ${r['p50.ms']} ms p99 ${r['p99.ms']} ms ` +
       `errors ${r.errors} missing ${r.missing}/${r.accepted} cpu ${r['server_cpu_per_run.us']} us/run ` +
-      `log ${r.log_bytes_per_run} B/run backlog ${r.backlog} load ${r.load_before}->${r.load_after}\n`,
+      `log ${r.log_bytes_per_run} B/run backlog ${r.backlog} finished ${r.finished_per_s}/s load ${r.load_before}->${r.load_after}\n`,
   );
 }
 
