@@ -72,7 +72,8 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 /**
  * Writes what the outputs still hold: the console's buffered lines, or the transport
  * worker's (which it then stops). An orderly shutdown calls it before exiting; any other exit
- * is covered by pino's exit handler, which cannot wait for a write in flight.
+ * is covered by the console output's exit handler (log-output.ts), which cannot wait for a
+ * write in flight.
  */
 export function closeLogger(logger: Logger): Promise<void> {
   const out = consoles.get(logger);

@@ -37,8 +37,8 @@ function executorFlag(value: string): ExecutorConfig {
 
 /**
  * SIGINT and SIGTERM close the service, write out the buffered log lines, then exit; an
- * uncaught exception is logged as `fatal` before Node's own handler prints it and exits
- * (pino's exit handler then writes what is buffered, that line included).
+ * uncaught exception is logged as `fatal` before Node's own handler prints it and exits (the
+ * log output's exit handler then writes what is buffered, that line included).
  */
 function onSignals(logger: Logger, message: string, close: () => Promise<void>): void {
   const shutdown = (signal: string) => {
