@@ -21,6 +21,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { AccessLog } from './access-log.ts';
 import { identifyHook, requireAuthHook, type Security } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { type ErrorBody, Errors } from './errors.ts';
@@ -37,6 +38,8 @@ import { uiRoutes } from './ui.ts';
 export interface AppOptions extends ApiDeps {
   /** wrapped in a child that redacts credentials and args (secrets.ts) */
   logger: Logger | false;
+  /** one `info` line per request answered (access-log.ts); default true */
+  accessLog?: boolean;
   /** authentication and HTTPS, from loadSecurity (auth.ts); none: open plain HTTP */
   security?: Security;
   /** requests per minute per client; 0 = none; default: see rate-limit.ts */
@@ -73,6 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger ? redactingLogger(options.logger) : undefined,
     logger: options.logger === false ? false : undefined,
+    logController: new AccessLog(options.accessLog !== false),
     https: https ? { ...https, ...timeouts } : null,
     http: timeouts,
     bodyLimit,
@@ -128,10 +132,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Security hooks, before any route or the 404 handler is added (see the comment above).
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (_request, reply) => {
+  // Callback hooks rather than async ones: no promise and no extra turn per request.
+  app.addHook('onRequest', (_request, reply, done) => {
     // raw headers: they also reach the SSE stream, which writes its own head
     reply.raw.setHeader('x-content-type-options', 'nosniff');
     if (https) reply.raw.setHeader('strict-transport-security', HSTS);
+    done();
   });
   if (authenticator) {
     app.addHook('onRequest', identifyHook(authenticator));
@@ -143,9 +149,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (authenticator) app.addHook('onRequest', requireAuthHook());
   // API answers are never cached (they are live, and may be someone's runs); the UI's files
   // and Swagger UI's assets set their own Cache-Control.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
 
   for (const schema of sharedSchemas) app.addSchema(schema);

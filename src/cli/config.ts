@@ -19,6 +19,7 @@
  *   - {name: default, url: https://localhost:8585}
  * log:                    # level, or gorchestrator's output.level
  *   level: info
+ *   access: true           # serve: one info line per request answered (src/api/access-log.ts)
  *   hook:                  # extra outputs (gorchestrator's logrus hooks), observability/log-hooks.ts
  *     - {type: syslog, address: '127.0.0.1:514', protocol: udp, facility: local0, tag: baton}
  *     - {type: logstash, address: '127.0.0.1:5000', protocol: tcp, level: debug}
@@ -92,6 +93,8 @@ export interface Config {
   logLevel?: LogLevel;
   /** gorchestrator's `log.output.path`: where the log lines go (default stdout) */
   logOutput?: 'stdout' | 'stderr';
+  /** serve: one `info` line per request answered (`log.access`, BATON_ACCESS_LOG) */
+  accessLog?: boolean;
   /** `log.hook`: syslog and logstash outputs */
   logHooks?: LogHook[];
   /** serve: OTLP/HTTP collector for traces (`otlp.endpoint`, BATON_OTLP_ENDPOINT) */
@@ -122,6 +125,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [name: string, meaning: string]
   ['BATON_TLS', 'directory written by `baton certs`'],
   ['BATON_EXECUTORS', 'executors of serve: NAME=URL,NAME=URL'],
   ['BATON_LOG_LEVEL', 'trace, debug, info, warn, error, fatal or silent'],
+  ['BATON_ACCESS_LOG', 'true or false: one log line per request answered by serve'],
   ['BATON_OTLP_ENDPOINT', 'OTLP/HTTP collector for the traces of serve, http://host:4318'],
   ['BATON_TOKENS_FILE', 'API tokens file of serve (see `baton token`)'],
   ['BATON_RATE_LIMIT', 'requests per minute per client of serve, 0 for none'],
@@ -235,7 +239,7 @@ export function parseConfig(raw: unknown, source: string): Config {
 
   const log = top.get('log');
   if (log !== undefined) {
-    const fields = at.object(log, 'log', ['level', 'hook', 'output']);
+    const fields = at.object(log, 'log', ['level', 'access', 'hook', 'output']);
     const output = fields.get('output');
     let outputLevel: LogLevel | undefined;
     if (output !== undefined) {
@@ -244,6 +248,7 @@ export function parseConfig(raw: unknown, source: string): Config {
       config.logOutput = at.optional(out, 'log.output.path', at.logOutput);
     }
     config.logLevel = at.optional(fields, 'log.level', at.logLevel) ?? outputLevel;
+    config.accessLog = at.optional(fields, 'log.access', at.boolean);
     const hook = fields.get('hook');
     if (hook !== undefined && hook !== null) {
       if (!Array.isArray(hook)) at.fail('log.hook', 'a list of hooks', hook);
@@ -297,6 +302,7 @@ function applyEnvironment(config: Config, env: NodeJS.ProcessEnv): void {
   set('db', read('BATON_DB', fields.dbUrl));
   set('tls', read('BATON_TLS', fields.string));
   set('logLevel', read('BATON_LOG_LEVEL', fields.logLevel));
+  set('accessLog', read('BATON_ACCESS_LOG', fields.boolean));
   set('otlpEndpoint', read('BATON_OTLP_ENDPOINT', fields.otlpEndpoint));
   set('tokensFile', read('BATON_TOKENS_FILE', fields.string));
   set('rateLimit', read('BATON_RATE_LIMIT', fields.count));
@@ -424,6 +430,14 @@ class Fields {
       this.fail(path, 'a whole number >= 0', value);
     }
     return n;
+  }
+
+  /** true or false (or the words, as variables give them) */
+  boolean(value: unknown, path: string): boolean {
+    const word = typeof value === 'string' ? value.trim().toLowerCase() : value;
+    if (word === true || word === 'true') return true;
+    if (word === false || word === 'false') return false;
+    this.fail(path, 'true or false', value);
   }
 
   scheme(value: unknown, path: string): 'http' | 'https' {

@@ -1,11 +1,15 @@
 /**
  * pino, pretty on a terminal and JSON otherwise (so log shippers get structured lines), plus
  * the configuration's `log.hook` outputs (syslog, logstash; see observability/log-hooks.ts).
- * Without hooks the console is written from the main thread as before; with hooks, console
- * and hooks are pino transport targets in one worker thread, each with its own level.
+ * Without hooks the console's JSON lines are written from the main thread, asynchronously and
+ * in batches (log-output.ts): a slow reader of stdout never blocks the run loop, and nothing
+ * queued is lost when the process ends, `closeLogger` writing it at an orderly shutdown.
+ * With hooks, console and hooks are pino transport targets in one worker thread, each with
+ * its own level.
  */
 import { type Logger, type LoggerOptions, pino } from 'pino';
 import { hookTargets, type LogHook } from '../observability/log-hooks.ts';
+import { AsyncOutput } from './log-output.ts';
 
 export interface CreateLoggerOptions {
   level?: string;
@@ -20,6 +24,7 @@ export interface CreateLoggerOptions {
 
 type Transport = ReturnType<typeof pino.transport>;
 const transports = new WeakMap<Logger, Transport>();
+const consoles = new WeakMap<Logger, AsyncOutput>();
 
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const pretty = options.pretty ?? (process.stdout.isTTY === true && !process.env.CI);
@@ -30,7 +35,12 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const fd = options.fd ?? 1;
   if (hooks.length === 0) {
     if (!toConsole) return pino({ level: 'silent' });
-    if (!pretty) return fd === 1 ? pino(base) : pino(base, pino.destination(fd));
+    if (!pretty) {
+      const out = new AsyncOutput(fd);
+      const logger = pino(base, out);
+      consoles.set(logger, out);
+      return logger;
+    }
     return pino({
       ...base,
       transport: {
@@ -63,10 +73,17 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 }
 
 /**
- * Sends what the outputs still hold and stops the transport worker (tests; a process that
- * exits needs not: pino flushes on exit).
+ * Writes what the outputs still hold: the console's buffered lines, or the transport
+ * worker's (which it then stops). An orderly shutdown calls it before exiting; any other exit
+ * is covered by the console output's exit handler (log-output.ts), which cannot wait for a
+ * write in flight.
  */
 export function closeLogger(logger: Logger): Promise<void> {
+  const out = consoles.get(logger);
+  if (out) {
+    consoles.delete(logger);
+    return out.end();
+  }
   const transport = transports.get(logger);
   if (!transport) return Promise.resolve();
   transports.delete(logger);

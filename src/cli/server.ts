@@ -11,6 +11,7 @@ import { loadSecurity } from '../api/auth.ts';
 import { CommitHealth } from '../api/commit-health.ts';
 import { PrometheusMetrics } from '../api/metrics.ts';
 import { attemptErrorScrubbed, redactingLogger } from '../api/secrets.ts';
+import { uuid7 } from '../common/uuid7.ts';
 import { createExecutorClient, type ExecutorClient } from '../executor/client.ts';
 import type { Limits } from '../graph/parse.ts';
 import { Admission } from '../orchestrator/admission.ts';
@@ -56,6 +57,8 @@ export interface ServerOptions {
   maxPerExecutor?: number;
   maxPerTarget?: number;
   logger: Logger | false;
+  /** one `info` line per request answered (src/api/access-log.ts); default true */
+  accessLog?: boolean;
   bodyLimit?: number;
   /** a request (headers and body) not received within this many ms answers 408; default 30 s */
   requestTimeoutMs?: number;
@@ -231,6 +234,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })
     : undefined;
   const orchestrator = new Orchestrator({
+    // time-ordered ids: a run's rows land beside the last run's (src/common/uuid7.ts)
+    newId: () => uuid7(),
     scrubAttemptError: attemptErrorScrubbed,
     store,
     bus,
@@ -270,6 +275,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     commits,
     limits: options.limits ?? {},
     logger: options.logger,
+    accessLog: options.accessLog,
     bodyLimit: options.bodyLimit,
     requestTimeoutMs: options.requestTimeoutMs,
     maxConnections: options.maxConnections,

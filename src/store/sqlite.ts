@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MemoryLeases } from './memory-leases.ts';
 import { apply } from './sqlite/apply.ts';
+import { Checkpointer } from './sqlite/checkpointer.ts';
 import { type Conn, openConn } from './sqlite/conn.ts';
 import { migrate, readMigrations } from './sqlite/migrate.ts';
 import { getNodes } from './sqlite/nodes.ts';
@@ -20,6 +21,7 @@ import {
   createRuns,
   deleteFinishedBefore,
   deleteRun,
+  deleteRuns,
   getRun,
   listRuns,
   unfinishedRunIds,
@@ -34,6 +36,7 @@ import {
   listSchedules,
   setSchedulePaused,
 } from './sqlite/schedules.ts';
+import { WalSync } from './sqlite/wal-sync.ts';
 import { InvalidCursorError, type NewRun, type Store } from './store.ts';
 
 /**
@@ -66,17 +69,50 @@ function sqliteStore(conn: Conn): Store {
     unfinishedIds: () => use('unfinishedRunIds', (conn) => unfinishedRunIds(conn)),
     record: (id) => use(`getRun ${id}`, (conn) => runWithResumes(conn, id)),
   });
-  function create(runs: NewRun[]) {
+  // an in-memory database has no WAL, nothing to make durable and nothing to checkpoint
+  const path = conn.db.location();
+  const wal = path === null ? undefined : new WalSync(path);
+  const checkpointer = path === null ? undefined : new Checkpointer(conn, path);
+  async function create(runs: NewRun[]) {
     const results = use(`createRuns (${runs.length})`, (conn) => createRuns(conn, runs));
-    runs.forEach((run, i) => {
-      if (results[i].created && run.owner && run.leaseMs)
-        leases.hold(run.id, run.owner, run.leaseMs);
-    });
+    const created = runs.filter((_, i) => results[i].created);
+    // Held at once, before the sync below yields the loop (a run in the table without a
+    // lease would be claimed as an orphan by this replica's claim loop meanwhile), and for as
+    // long as the sync takes; the lease's time starts when the run does.
+    for (const run of created) {
+      if (run.owner && run.leaseMs) leases.hold(run.id, run.owner, Number.POSITIVE_INFINITY);
+    }
+    // an idempotent replay waits too: its run may be the one a sync under way is writing
+    if (runs.length > 0 && wal) {
+      try {
+        await wal.sync();
+      } catch (err) {
+        // Committed but perhaps not on disk: take the runs back so that the 503 ("nothing
+        // was stored") holds; if the disk refuses that too, they stay, and the claim loop
+        // resumes them as it does any run nobody drives.
+        const ids = created.map((run) => run.id);
+        try {
+          deleteRuns(conn, ids);
+        } catch {}
+        for (const run of created) if (run.owner) void leases.releaseRuns(run.owner, [run.id]);
+        throw Object.assign(
+          new Error(
+            `sqlite store: createRuns: the disk did not confirm the write (${(err as Error).message})`,
+            { cause: err },
+          ),
+          // SQLITE_IOERR_FSYNC, what a commit at synchronous=FULL would have failed with
+          { errcode: 1034 },
+        );
+      }
+    }
+    for (const run of created) {
+      if (run.owner && run.leaseMs) leases.hold(run.id, run.owner, run.leaseMs);
+    }
     return results;
   }
   return {
     createRun: async (run) => (await create([run]))[0],
-    createRuns: async (runs) => create(runs),
+    createRuns: (runs) => create(runs),
     claimRuns: (owner, leaseMs, limit) => leases.claimRuns(owner, leaseMs, limit),
     claimRun: (owner, id, leaseMs) => leases.claimRun(owner, id, leaseMs),
     renewLeases: (owner, ids, leaseMs) => leases.renewLeases(owner, ids, leaseMs),
@@ -131,6 +167,8 @@ function sqliteStore(conn: Conn): Store {
     },
     isTransient,
     async close() {
+      await checkpointer?.stop();
+      await wal?.close();
       if (!conn.db.isOpen) return;
       guard('close', () => {
         // SQLite's advice for short-lived and long-lived connections alike: refresh the

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import {
   attemptErrorScrubbed,
+  censorLogFields,
   eventScrubber,
   MASK,
   maskedDocument,
@@ -614,5 +615,71 @@ describe('masking rules', () => {
     assert.equal(line.err.message, 'login with token=*** refused');
     assert.ok(REDACTED_LOG_PATHS.includes('req.headers.authorization'));
     assert.equal(scrubAssignments('a=1 secret=s3 b=2'), 'a=1 secret=*** b=2');
+  });
+  it('censors every REDACTED_LOG_PATHS field, in lines and in bindings, keeping classes', () => {
+    const lines: string[] = [];
+    const logger = redactingLogger(
+      pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    );
+    class Failure extends Error {
+      body = 'password=in-a-body';
+    }
+    logger.info(
+      {
+        req: {
+          headers: { authorization: 'a1', cookie: 'c1', 'proxy-authorization': 'p1', x: 'kept' },
+        },
+        headers: { authorization: 'a2', accept: 'kept' },
+        authorization: 'a3',
+        token: 't1',
+        args: ['x1'],
+        node: { args: ['x2'], name: 'kept' },
+        nodes: [{ args: ['x3'], name: 'kept' }, 'plain'],
+        document: { nodes: [] },
+        run: { document: 'd1', body: 'b1', state: 'kept' },
+        body: 'b2',
+        err: new Failure('failed'),
+      },
+      'line',
+    );
+    logger.child({ args: ['x4'], run: 'kept' }).info('from a child');
+    logger.child({ reqId: 'kept' }).child({ token: 'x5' }).info('from a grandchild');
+    const [line, child, grandchild] = lines.map(
+      (text) => JSON.parse(text) as Record<string, unknown>,
+    );
+    // the request serializer keeps no headers at all; a plain object's would be censored
+    assert.equal((line.req as { headers?: unknown }).headers, undefined);
+    assert.deepEqual(line.headers, { authorization: MASK, accept: 'kept' });
+    for (const key of ['authorization', 'token', 'args', 'document', 'body']) {
+      assert.equal(line[key], MASK, key);
+    }
+    assert.deepEqual(line.node, { args: MASK, name: 'kept' });
+    assert.deepEqual(line.nodes, [{ args: MASK, name: 'kept' }, 'plain']);
+    assert.deepEqual(line.run, { document: MASK, body: MASK, state: 'kept' });
+    const err = line.err as { type: string; message: string; body: string };
+    assert.deepEqual([err.type, err.message, err.body], ['Failure', 'failed', MASK]);
+    assert.deepEqual([child.args, child.run], [MASK, 'kept']);
+    assert.deepEqual([grandchild.token, grandchild.reqId], [MASK, 'kept']);
+    for (const secret of [
+      'a1',
+      'c1',
+      'p1',
+      'a2',
+      'a3',
+      't1',
+      'x1',
+      'x2',
+      'x3',
+      'x4',
+      'd1',
+      'b1',
+      'b2',
+    ]) {
+      assert.ok(!lines.join('').includes(`"${secret}"`), secret);
+    }
+    assert.ok(!lines.join('').includes('in-a-body'));
+    assert.deepEqual(censorLogFields({ req: { headers: { cookie: 'c2', x: 'kept' } } }), {
+      req: { headers: { cookie: MASK, x: 'kept' } },
+    });
   });
 });

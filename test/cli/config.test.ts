@@ -131,6 +131,24 @@ executors:
     assert.deepEqual(loadConfig(file(''), {}).file !== undefined, true, 'an empty file is fine');
   });
 
+  it('log.access and BATON_ACCESS_LOG: true or false, the variable over the file', () => {
+    assert.equal(loadConfig(file({ log: { access: false } }), {}).accessLog, false);
+    assert.equal(loadConfig(file({ log: { access: true } }), {}).accessLog, true);
+    assert.equal(
+      loadConfig(file({ log: { access: true } }), { BATON_ACCESS_LOG: 'FALSE' }).accessLog,
+      false,
+    );
+    assert.equal(loadConfig(undefined, {}).accessLog, undefined, 'unset: serve logs requests');
+    throwsConfig(
+      () => loadConfig(file({ log: { access: 'off' } }), {}),
+      /log\.access: expected true or false, got string "off"/,
+    );
+    throwsConfig(
+      () => loadConfig(undefined, { BATON_ACCESS_LOG: 'no' }),
+      /^BATON_ACCESS_LOG: expected true or false, got string "no"/,
+    );
+  });
+
   it('derives the client URL: flag, then server, then the serve address, then the default', () => {
     assert.equal(serverUrl({}), 'http://127.0.0.1:8080');
     assert.equal(serverUrl({ host: '0.0.0.0', port: 9000 }), 'http://127.0.0.1:9000');

@@ -1,20 +1,31 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { State } from '../../src/graph/states.ts';
-import { BUSY_TIMEOUT_MS, connOf, durably, openConn } from '../../src/store/sqlite/conn.ts';
+import { Checkpointer } from '../../src/store/sqlite/checkpointer.ts';
+import { BUSY_TIMEOUT_MS, connOf, openConn } from '../../src/store/sqlite/conn.ts';
 import {
   dumpSchema,
   MIGRATIONS_DIR,
   migrate,
   readMigrations,
 } from '../../src/store/sqlite/migrate.ts';
+import { WalSync } from '../../src/store/sqlite/wal-sync.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { NodeChange } from '../../src/store/store.ts';
 import { initialNode, makeRun, storeSuite } from './suite.ts';
@@ -70,17 +81,12 @@ describe('sqlite store', () => {
     db.close();
   });
 
-  test('the connection is WAL, synchronous NORMAL (FULL when durably), busy timeout, foreign keys', () => {
+  test('the connection is WAL, synchronous NORMAL, busy timeout, foreign keys', () => {
     const conn = openConn(join(freshDir(), 'baton.db'));
     const pragma = (name: string) =>
       Object.values(conn.db.prepare(`PRAGMA ${name}`).get() ?? {})[0];
     assert.equal(pragma('journal_mode'), 'wal');
     assert.equal(pragma('synchronous'), 1);
-    assert.equal(
-      durably(conn, () => pragma('synchronous')),
-      2,
-    );
-    assert.equal(pragma('synchronous'), 1, 'back to NORMAL');
     assert.equal(pragma('busy_timeout'), BUSY_TIMEOUT_MS);
     assert.equal(pragma('foreign_keys'), 1);
     conn.db.close();
@@ -119,13 +125,64 @@ describe('sqlite store', () => {
       )
       .run(document);
     conn.db.exec("INSERT INTO nodes (run_id, node) VALUES ('r1', 0), ('r1', 1), ('r1', 2)");
-    assert.deepEqual(migrate(conn, all), [4]);
+    assert.deepEqual(migrate(conn, all.slice(0, 4)), [4]);
     const columns = conn.db.prepare('PRAGMA table_info(runs)').all();
     assert.equal(columns.at(-1)?.name, 'document');
     const run = conn.db.prepare('SELECT name, document, idempotency_key FROM runs').get();
     assert.deepEqual({ ...run }, { name: 'kept', document, idempotency_key: 'key-1' });
     const nodes = conn.db.prepare("SELECT count(*) AS n FROM nodes WHERE run_id = 'r1'").get();
     assert.equal(nodes?.n, 3);
+    conn.db.close();
+  });
+
+  test('005 changes the state CHECKs in place: rows kept, the same codes refused, everywhere', () => {
+    const path = join(freshDir(), 'baton.db');
+    const conn = openConn(path);
+    const all = readMigrations();
+    migrate(conn, all.slice(0, 4));
+    const states = Object.values(State);
+    conn.db
+      .prepare(
+        `INSERT INTO runs (id, name, document, node_count, created_at)
+         VALUES ('r1', 'kept', '{}', ?, 1)`,
+      )
+      .run(states.length);
+    states.forEach((state, node) => {
+      conn.db
+        .prepare("INSERT INTO nodes (run_id, node, state) VALUES ('r1', ?, ?)")
+        .run(node, state);
+    });
+    // a connection that read the old schema, as another process would have
+    const other = new DatabaseSync(path);
+    other.prepare('SELECT count(*) FROM nodes').get();
+    assert.deepEqual(migrate(conn, all), [5]);
+    assert.match(dumpSchema(conn.db), /CHECK \(state BETWEEN 0 AND 5 OR state BETWEEN 10 AND 11\)/);
+    assert.doesNotMatch(dumpSchema(conn.db), /state IN \(/);
+    const stored = conn.db.prepare("SELECT state FROM nodes WHERE run_id = 'r1' ORDER BY node");
+    assert.deepEqual(
+      stored.all().map((row) => row.state),
+      states,
+    );
+    for (const db of [conn.db, other]) {
+      for (const state of [-1, 6, 7, 8, 9, 12]) {
+        assert.throws(
+          () =>
+            db.prepare("UPDATE nodes SET state = ? WHERE run_id = 'r1' AND node = 0").run(state),
+          /CHECK constraint failed: state BETWEEN 0 AND 5 OR state BETWEEN 10 AND 11/,
+        );
+        assert.throws(
+          () => db.prepare("UPDATE runs SET state = ? WHERE id = 'r1'").run(state),
+          /CHECK constraint failed/,
+        );
+      }
+    }
+    assert.equal(conn.db.prepare('PRAGMA integrity_check').get()?.integrity_check, 'ok');
+    assert.throws(
+      () => conn.db.exec('PRAGMA writable_schema = ON; DELETE FROM sqlite_schema'),
+      /may not be modified/,
+      'defensive again after the migrations',
+    );
+    other.close();
     conn.db.close();
   });
 
@@ -256,6 +313,83 @@ describe('sqlite store', () => {
     assert.equal((await store.getRun(run.id))?.document, run.document);
     assert.equal((await store.getNodes(run.id)).length, 50);
     await store.close();
+  });
+
+  test('WAL syncs are shared: callers during a sync wait for the next one, together', async () => {
+    const path = join(freshDir(), 'baton.db');
+    const store = await openSqliteStore(path); // the WAL file exists from here on
+    const wal = new WalSync(path);
+    const first = wal.sync();
+    const second = wal.sync();
+    const third = wal.sync();
+    assert.notEqual(first, second, 'the running sync may predate the second caller');
+    assert.equal(second, third, 'callers meanwhile share the next sync');
+    await Promise.all([first, second, third]);
+    const after = wal.sync();
+    assert.notEqual(after, second);
+    await after;
+    await wal.close();
+    await store.close();
+  });
+
+  test('a new run is leased to its submitter while its commit is being synced', async () => {
+    const store = await openSqliteStore(join(freshDir(), 'baton.db'));
+    const run = makeRun({ owner: 'submitter', leaseMs: 5000 });
+    // committed at once; the promise waits for the WAL's sync, during which the loop runs on
+    const created = store.createRun(run);
+    assert.deepEqual(await store.claimRuns('another', 5000, 10), [], 'not an orphan meanwhile');
+    assert.deepEqual(await created, { created: true, id: run.id });
+    assert.deepEqual(await store.claimRuns('another', 5000, 10), []);
+    await store.close();
+  });
+
+  test('a new run the disk does not confirm is taken back, and the error is transient', async () => {
+    const path = join(freshDir(), 'baton.db');
+    const store = await openSqliteStore(path);
+    // SQLite keeps writing the WAL it holds open; the store's sync finds no WAL to confirm
+    unlinkSync(`${path}-wal`);
+    const run = makeRun({ nodeCount: 2 });
+    const err = await store.createRun(run).then(
+      () => assert.fail('createRun resolved'),
+      (e: Error) => e,
+    );
+    assert.match(err.message, /sqlite store: createRuns: the disk did not confirm the write/);
+    assert.ok(store.isTransient(err), 'a 503: try again');
+    assert.equal(await store.getRun(run.id), undefined, 'nothing was stored');
+    await store.close();
+  });
+
+  test('a worker checkpoints the WAL, long before the 1,000 pages of an automatic one', async () => {
+    const path = join(freshDir(), 'baton.db');
+    const store = await openSqliteStore(path);
+    const size = () => statSync(path).size;
+    // ~400 KB of runs: 100 pages, a tenth of what would make a commit checkpoint by itself
+    for (let i = 0; i < 20; i++) {
+      await store.createRuns(
+        Array.from({ length: 10 }, () =>
+          makeRun({ document: JSON.stringify({ pad: 'p'.repeat(2000) }) }),
+        ),
+      );
+    }
+    for (const deadline = Date.now() + 30_000; size() < 300_000; ) {
+      assert.ok(Date.now() < deadline, `the database file is still ${size()} bytes`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await store.close();
+  });
+
+  test('a checkpointer whose worker fails hands checkpoints back to the connection', async () => {
+    const conn = openConn(join(freshDir(), 'baton.db'));
+    const autocheckpoint = () =>
+      conn.db.prepare('PRAGMA wal_autocheckpoint').get()?.wal_autocheckpoint;
+    const working = new Checkpointer(conn, conn.db.location()!);
+    assert.equal(autocheckpoint(), 0, 'the worker does them');
+    await working.stop();
+    assert.equal(autocheckpoint(), 1000, "SQLite's default again once it stopped");
+    const failing = new Checkpointer(conn, join(freshDir(), 'missing', 'baton.db'));
+    await failing.stop();
+    assert.equal(autocheckpoint(), 1000);
+    conn.db.close();
   });
 
   test(':memory: works', async () => {

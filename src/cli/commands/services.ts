@@ -35,13 +35,33 @@ function executorFlag(value: string): ExecutorConfig {
   return { name: value.slice(0, eq), url: normalizeExecutorUrl(value.slice(eq + 1)) };
 }
 
+/**
+ * SIGINT and SIGTERM close the service, write out the buffered log lines, then exit; an
+ * uncaught exception is logged as `fatal` before Node's own handler prints it and exits (the
+ * log output's exit handler then writes what is buffered, that line included).
+ */
 function onSignals(logger: Logger, message: string, close: () => Promise<void>): void {
   const shutdown = (signal: string) => {
     logger.info({ signal }, message);
-    close().then(() => process.exit(0));
+    close()
+      .then(
+        () => 0,
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          return 1;
+        },
+      )
+      .then(async (code) => {
+        const { closeLogger } = await import('../logger.ts');
+        await closeLogger(logger);
+        process.exit(code);
+      });
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  process.on('uncaughtExceptionMonitor', (err, origin) => {
+    logger.fatal({ err, origin }, 'uncaught exception: exiting');
+  });
 }
 
 interface ServeFlags extends ConfigFlags {
@@ -61,6 +81,7 @@ interface ServeFlags extends ConfigFlags {
   pool?: Record<string, number>;
   maxPerExecutor?: number;
   maxPerTarget?: number;
+  accessLog?: boolean;
 }
 
 /** `--task-env NAME` or `--task-env PREFIX*`. */
@@ -197,6 +218,7 @@ export async function serveOptions(
     pools: flags.pool,
     maxPerExecutor: flags.maxPerExecutor,
     maxPerTarget: flags.maxPerTarget,
+    accessLog: flags.accessLog ?? cfg.accessLog ?? true,
   };
 }
 
@@ -343,7 +365,13 @@ export function registerServiceCommands(cli: Command): void {
           '--max-per-target <n>',
           'attempts in flight per target at most (0: no limit)',
           inFlight,
-        ),
+        )
+        .option(
+          '--access-log',
+          'log one info line per request answered, as Fastify services do (the default; env ' +
+            'BATON_ACCESS_LOG, config log.access)',
+        )
+        .option('--no-access-log', 'log only the requests that failed'),
     ),
     'baton serve --port 8080 --data /var/lib/baton',
     'baton serve --pool gpu=2 --max-per-target 4',

@@ -11,7 +11,7 @@ CREATE TABLE migrations (
 CREATE TABLE nodes (
   run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
   node INTEGER NOT NULL CHECK (node >= 0),
-  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3, 4, 5, 10, 11)),
+  state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 5 OR state BETWEEN 10 AND 11),
   attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
   started_at INTEGER,
   stopped_at INTEGER,
@@ -27,7 +27,7 @@ CREATE TABLE runs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   name TEXT NOT NULL,
-  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3, 4, 5, 10, 11)),
+  state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 5 OR state BETWEEN 10 AND 11),
   node_count INTEGER NOT NULL CHECK (node_count >= 0),
   created_at INTEGER NOT NULL,
   started_at INTEGER,

@@ -108,18 +108,17 @@ function applyRun(conn: Conn, { runId, run, bulk, nodes }: RunChanges): void {
   let node: number | undefined;
   try {
     const update = run === undefined ? undefined : runUpdate(run);
-    const found =
-      update === undefined
-        ? conn.stmt('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined
-        : conn.stmt(update.sql).run(...update.values, runId).changes === 1;
-    if (!found) throw new Error('no such run');
+    // A node row found below proves its run exists (foreign key): the run is looked up on
+    // its own only when nothing else would tell, or to name what is missing.
+    if (update !== undefined) {
+      if (conn.stmt(update.sql).run(...update.values, runId).changes !== 1) {
+        throw new Error('no such run');
+      }
+    } else if (nodes.length === 0 && !runExists(conn, runId)) {
+      throw new Error('no such run');
+    }
     if (bulk !== undefined && bulk.from.length > 0) {
-      conn
-        .stmt(
-          `UPDATE nodes SET state = ?
-           WHERE run_id = ? AND state IN (SELECT value FROM json_each(?))`,
-        )
-        .run(bulk.to, runId, JSON.stringify(bulk.from));
+      conn.stmt(bulkUpdate(bulk.from.length)).run(bulk.to, runId, ...bulk.from);
     }
     for (const change of nodes) {
       node = change.node;
@@ -129,10 +128,34 @@ function applyRun(conn: Conn, { runId, run, bulk, nodes }: RunChanges): void {
           ? conn.stmt('SELECT 1 FROM nodes WHERE run_id = ? AND node = ?').get(runId, node) !==
             undefined
           : conn.stmt(update.sql).run(...update.values, runId, node).changes === 1;
-      if (!found) throw new Error('no such node');
+      if (!found) {
+        if (runExists(conn, runId)) throw new Error('no such node');
+        node = undefined;
+        throw new Error('no such run');
+      }
     }
   } catch (err) {
     const where = node === undefined ? `run ${runId}` : `run ${runId} node ${node}`;
     throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
   }
 }
+
+function runExists(conn: Conn, runId: string): boolean {
+  return conn.stmt('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
+}
+
+/**
+ * The bulk state change for `count` source states, one comparison each: an IN list of more
+ * than two values, or from json_each, makes SQLite fill a temporary index on every execution
+ * (30 µs instead of 10 for a new run's ten nodes). Almost always one state, at most the eight.
+ */
+function bulkUpdate(count: number): string {
+  let sql = bulkSql[count];
+  if (sql === undefined) {
+    const states = Array.from({ length: count }, () => 'state = ?').join(' OR ');
+    sql = `UPDATE nodes SET state = ? WHERE run_id = ? AND (${states})`;
+    bulkSql[count] = sql;
+  }
+  return sql;
+}
+const bulkSql: string[] = [];

@@ -23,11 +23,10 @@ export const BUSY_TIMEOUT_MS = 5000;
 /**
  * Opens `path` with the settings the store's guarantees rest on:
  * - WAL: readers never block the writer, and a commit is one append to the log;
- * - synchronous=NORMAL, FULL for new runs (`durably`): every commit survives a crash of the
- *   process, and a new run's commit is also fsynced, so an API 202 survives a power cut. State
- *   changes skip the fsync: a power cut may roll back the last moments of progress, which the
- *   orchestrator then redoes. (An fsync blocks the event loop, node:sqlite being synchronous,
- *   0.2-0.4 ms here.)
+ * - synchronous=NORMAL: every commit survives a crash of the process; a new run's commit is
+ *   also fsynced, off the event loop (wal-sync.ts), before the store answers, so an API 202
+ *   survives a power cut. State changes skip the fsync: a power cut may roll back the last
+ *   moments of progress, which the orchestrator then redoes.
  * - busy_timeout: a second process (a CLI command, a second server by mistake) waits instead
  *   of failing at once;
  * - foreign_keys: nodes cannot outlive or precede their run.
@@ -69,16 +68,6 @@ export function connOf(db: DatabaseSync): Conn {
       return statement;
     },
   };
-}
-
-/** Runs `body` (a transaction) with its commit fsynced, whatever the connection's default. */
-export function durably<T>(conn: Conn, body: () => T): T {
-  conn.db.exec('PRAGMA synchronous = FULL');
-  try {
-    return body();
-  } finally {
-    conn.db.exec('PRAGMA synchronous = NORMAL');
-  }
 }
 
 /**

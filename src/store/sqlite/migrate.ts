@@ -94,7 +94,14 @@ export function migrate(conn: Conn, migrations: Migration[], now = Date.now): nu
           }
           throw err;
         }
-        conn.db.exec(migration.sql);
+        // A migration may edit sqlite_schema (005 changes CHECKs in place, as SQLite's ALTER
+        // TABLE documentation describes), which the defensive flag forbids the rest of the time.
+        conn.db.enableDefensive(false);
+        try {
+          conn.db.exec(migration.sql);
+        } finally {
+          conn.db.enableDefensive(true);
+        }
         if (!conn.db.isTransaction) throw new Error('the file ended the transaction itself');
       });
       applied.push(migration.id);

@@ -10,7 +10,7 @@ import type {
   RunRecord,
   RunSummary,
 } from '../store.ts';
-import { type Conn, durably, transaction } from './conn.ts';
+import { type Conn, transaction } from './conn.ts';
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -31,12 +31,20 @@ const INSERT_NODES = `WITH RECURSIVE k (node) AS (
   INSERT INTO nodes (run_id, node) SELECT ?1, node FROM k`;
 
 /**
- * Stores runs and their nodes in one transaction, fsynced (see `durably`): a batch of
- * submissions pays one commit. A used idempotency key makes the insert a no-op (ON CONFLICT
- * DO NOTHING), and the existing run's id is returned instead.
+ * Stores runs and their nodes in one transaction: a batch of submissions pays one commit. The
+ * commit is not synced here: the store syncs the WAL off the event loop before it answers
+ * (wal-sync.ts). A used idempotency key makes the insert a no-op (ON CONFLICT DO NOTHING), and
+ * the existing run's id is returned instead.
  */
 export function createRuns(conn: Conn, runs: NewRun[]): CreateResult[] {
-  return durably(conn, () => transaction(conn, () => runs.map((run) => insertRun(conn, run))));
+  return transaction(conn, () => runs.map((run) => insertRun(conn, run)));
+}
+
+/** Takes back runs whose commit could not be made durable (wal-sync.ts); nodes cascade. */
+export function deleteRuns(conn: Conn, ids: string[]): void {
+  transaction(conn, () => {
+    for (const id of ids) conn.stmt('DELETE FROM runs WHERE id = ?').run(id);
+  });
 }
 
 function insertRun(conn: Conn, run: NewRun): CreateResult {
