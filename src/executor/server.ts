@@ -93,9 +93,12 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
   // posix_spawn unless asked otherwise or unavailable (not Linux with glibc): said at start-up,
   // since the fallback forks the whole executor for every task
   const spawner = options.spawner ?? (posixSpawn ? 'posix' : 'node');
+  spawnerFor(spawner); // refuses posix where posix_spawn is not available
   app.log.info(
     { spawner },
-    `local programs start with ${spawner === 'posix' ? 'posix_spawn' : "Node's child_process"}`,
+    spawner === 'posix'
+      ? 'local programs start with posix_spawn, from a supervisor process that records their exits'
+      : "local programs start with Node's child_process, under a /bin/sh wrapper that records their exits",
   );
   // connections of the http engine go only to addresses checked when their name resolved
   const httpDispatcher = new Agent({ connect: { lookup: guardedLookup() } });
@@ -112,7 +115,7 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     sshConfig: options.sshConfig,
     concurrency: options.concurrency ?? Math.max(2, 2 * os.availableParallelism()),
     killGraceMs: options.killGraceMs ?? 5000,
-    spawn: spawnerFor(spawner),
+    spawner,
     env: taskEnvironment(process.env, options.taskEnv),
     http: { allowlist: httpAllowlist(options), dispatcher: httpDispatcher },
     logger: app.log,

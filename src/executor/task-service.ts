@@ -20,8 +20,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { GorchNode } from '../graph/model.ts';
 import { isFinal, State } from '../graph/states.ts';
 import { LogBuffer } from './log-buffer.ts';
-import { killTaskProcesses } from './orphans.ts';
-import type { Spawner } from './spawn.ts';
+import { killSupervisors, killTaskProcesses } from './orphans.ts';
+import { nodeSpawn, type SpawnSpec } from './spawn.ts';
+import { Supervisor, wrappedSpawn } from './supervisor.ts';
 import { type TaskRecord, type TaskStore, taskStatus } from './task-store.ts';
 import type { Driver, HttpPolicy, TaskResult, TaskStatus } from './types.ts';
 
@@ -32,7 +33,11 @@ export interface TaskServiceOptions {
   sshConfig?: string;
   concurrency: number;
   killGraceMs: number;
-  spawn: Spawner;
+  /**
+   * how local programs start (spawn.ts): `posix`, through the supervisor, or `node`, under a
+   * wrapper (supervisor.ts)
+   */
+  spawner: 'posix' | 'node';
   /** the environment local programs start with (task-env.ts) */
   env: Readonly<Record<string, string>>;
   /** where the http engine may connect */
@@ -58,7 +63,7 @@ export type SubmitResult =
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Engines whose programs run under the exit-file wrapper (drivers/process.ts). */
+/** Engines whose programs' exit statuses are recorded in exit files (supervisor.ts). */
 const LOCAL_ENGINES = new Set(['shell', 'ansible']);
 
 export const RESTARTED_ERROR = 'executor restarted while the task was running';
@@ -71,7 +76,7 @@ export const UNKNOWN_OUTCOME_ERROR =
 /** The log of a task whose end only its exit file tells. */
 const LOST_LOG =
   '(the executor restarted while this task ran: its log and outputs were lost; its exit ' +
-  'status was recorded by its wrapper)\n';
+  'status was recorded by its supervisor)\n';
 
 export class TaskService {
   readonly #o: TaskServiceOptions;
@@ -86,11 +91,15 @@ export class TaskService {
   #closing = false;
   /** exit files of running tasks' local programs, by task id */
   readonly #exits: string;
+  /** starts local programs and records their exits, with `spawner: 'posix'` */
+  readonly #supervisor: Supervisor | undefined;
 
   constructor(options: TaskServiceOptions) {
     this.#o = options;
-    this.#exits = path.join(options.store.dir, 'exits');
+    this.#exits = path.resolve(options.store.dir, 'exits');
     mkdirSync(this.#exits, { recursive: true, mode: 0o700 });
+    this.#supervisor =
+      options.spawner === 'posix' ? new Supervisor(this.#exits, options.logger) : undefined;
     // containers run on without their executor: those tasks resume (#resumeTasks); the others
     // a crash interrupted are ended as well as can be known (#recoverRunning)
     this.#resumeTasks();
@@ -102,12 +111,14 @@ export class TaskService {
 
   /**
    * Ends the tasks a dead executor left `running`. Local programs it left running are killed
-   * first: a retry must not run beside them, and they are failures (RESTARTED_ERROR). A local
-   * program that ended while the executor was down left its exit status in its exit file
-   * (drivers/process.ts): exit 0 is a success (its log and outputs, which went to the dead
-   * executor, are lost), another a failure with that code. Without either, nobody knows how
-   * the task ended (an in-process engine, or a wrapper killed too): a failure whose error says
-   * the outcome is unknown, so that the orchestrator's retry policy or a human decides.
+   * first: a retry must not run beside them, and they are failures (RESTARTED_ERROR). Before
+   * them, the dead executor's supervisor (supervisor.ts) is killed, so that it records none of
+   * those kills as the program's own end. A local program that ended while the executor was
+   * down left its exit status in its exit file: exit 0 is a success (its log and outputs,
+   * which went to the dead executor, are lost), another a failure with that code. Without
+   * either, nobody knows how the task ended (an in-process engine, or its supervisor or
+   * wrapper gone too): a failure whose error says the outcome is unknown, so that the
+   * orchestrator's retry policy or a human decides.
    * Claiming success could hide a half-done change; running it again here could do it twice,
    * which the idempotency key promises never happens.
    */
@@ -115,13 +126,18 @@ export class TaskService {
     const { store, logger } = this.#o;
     // tasks resumed by their driver are live again: not this method's to end
     const running = store.runningIds().filter((id) => !this.#live.has(id));
+    if (running.length > 0) {
+      const supervisors = killSupervisors(this.#exits);
+      if (supervisors.length > 0)
+        logger.warn({ pids: supervisors }, 'killed the process supervisor a crash left running');
+    }
     const killedTasks = new Set<string>();
     const killed = killTaskProcesses(new Set(running), (_pid, id) => killedTasks.add(id));
     if (killed.length > 0)
       logger.warn({ pids: killed }, 'killed task processes left running by a crash');
     const now = Date.now();
     for (const id of running) {
-      // read after the kill: a wrapper found alive may have been writing it; a recorded exit
+      // read after the kills: a wrapper found alive may have been writing it; a recorded exit
       // stands even when daemons the program left were killed
       const code = this.#recordedExit(id);
       const end =
@@ -151,7 +167,7 @@ export class TaskService {
       rmSync(path.join(this.#exits, name), { force: true });
   }
 
-  /** The exit status a task's wrapper recorded, if it recorded one. */
+  /** The exit status a task's supervisor or wrapper recorded, if one was. */
   #recordedExit(id: string): number | undefined {
     let text: string;
     try {
@@ -288,6 +304,7 @@ export class TaskService {
         error: 'executor shut down while the task was running',
       });
     await Promise.all(live.map((t) => t.done));
+    this.#supervisor?.close();
     for (const waiters of this.#waiters.values()) for (const wake of [...waiters]) wake();
   }
 
@@ -366,9 +383,8 @@ export class TaskService {
         artifactRoot: this.#o.artifactRoot,
         sshConfig: this.#o.sshConfig,
         killGraceMs: this.#o.killGraceMs,
-        spawn: this.#o.spawn,
+        spawn: (spec: SpawnSpec) => this.#spawn(spec, task.id),
         env: this.#o.env,
-        exitFile: path.join(this.#exits, task.id),
         http: this.#o.http,
       };
       result = await (resumed && driver.resume ? driver.resume(context) : driver.run(context));
@@ -393,6 +409,14 @@ export class TaskService {
       log: live.log.toString(),
     });
     this.#startQueued();
+  }
+
+  /** Starts a task's local program; its exit status will be in its exit file when it ends. */
+  #spawn(spec: SpawnSpec, taskId: string) {
+    const exitFile = path.join(this.#exits, taskId);
+    return this.#supervisor
+      ? this.#supervisor.spawn(spec, taskId, exitFile)
+      : wrappedSpawn(nodeSpawn, spec, exitFile);
   }
 
   #end(

@@ -39,17 +39,15 @@ export interface TaskContext {
   artifactRoot: string;
   /** path of the executor's OpenSSH-style config, for ssh/toscassh/ansible targets */
   sshConfig?: string;
-  /** starts local programs (shell, ansible) */
+  /**
+   * starts a local program (shell, ansible) whose exit status, when it ends, is recorded
+   * where a restarted executor finds it (supervisor.ts)
+   */
   spawn: Spawner;
   /** the environment local programs start with (see task-env.ts), without BATON_TASK_ID */
   env: Readonly<Record<string, string>>;
   /** how long a process group gets between SIGTERM and SIGKILL */
   killGraceMs: number;
-  /**
-   * where a local program's wrapper writes its exit status, which outlives the executor
-   * (see drivers/process.ts and TaskService's start-up)
-   */
-  exitFile: string;
   /** where the http engine may connect, and the connections that check addresses */
   http: HttpPolicy;
 }

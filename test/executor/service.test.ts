@@ -12,7 +12,6 @@ import { createExecutorClient, ExecutorError } from '../../src/executor/client.t
 import { drivers } from '../../src/executor/drivers/index.ts';
 import { HttpAllowlist } from '../../src/executor/http-allow.ts';
 import { startExecutor } from '../../src/executor/server.ts';
-import { spawnerFor } from '../../src/executor/spawn.ts';
 import { taskEnvironment } from '../../src/executor/task-env.ts';
 import { RESTARTED_ERROR, TaskService } from '../../src/executor/task-service.ts';
 import { TaskStore } from '../../src/executor/task-store.ts';
@@ -323,7 +322,7 @@ function serviceOn(t: TestContext, store: TaskStore, artifactRoot: string): Task
     artifactRoot,
     concurrency: 4,
     killGraceMs: 1000,
-    spawn: spawnerFor(undefined),
+    spawner: 'posix',
     env: taskEnvironment(process.env),
     http: { allowlist: new HttpAllowlist([]), dispatcher: new Agent() },
     logger: pino({ enabled: false }),
