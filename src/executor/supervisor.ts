@@ -1,21 +1,21 @@
 /**
  * How a local program's exit status comes to outlive its executor (docs/architecture.md §6):
- * the process that waits for the program writes its status to DATA/exits/<task> the moment it
- * ends, before the executor hears of it; the executor removes the file once the task's end is
- * in its task store. A restarted executor reads there how the tasks that ended while it was
- * down ended (task-service.ts).
+ * the process that waits for the program records its status in DATA/exits (exit-records.ts)
+ * the moment it ends, before the executor hears of it. A restarted executor reads there how
+ * the tasks that ended while it was down ended (task-service.ts).
  *
  * Where posix_spawn is available (Linux with glibc), that process is one `Supervisor` per
  * executor (supervisor-process.ts): a small Node process in its own session, parent of every
- * local program, started on the first one. The executor keeps the read ends of each program's
- * stdout and stderr pipes; the program opens the write ends itself, through /proc, so output
- * flows to the executor as before and the supervisor only starts, waits and records. Should
- * the supervisor die under a live executor, the programs it watched can no longer be waited
- * for: they are killed, and their tasks fail with SUPERVISOR_DIED (their outcome unknown);
- * the next program starts a new supervisor.
+ * local program, started with the executor. The executor keeps the read ends of each
+ * program's stdout and stderr pipes; the program opens the write ends itself, through /proc,
+ * so output flows to the executor as before and the supervisor only starts, waits and
+ * records, in the task's slot of the exit table. Should the supervisor die under a live
+ * executor, the programs it watched can no longer be waited for: they are killed, and their
+ * tasks fail with SUPERVISOR_DIED (their outcome unknown); the next program starts a new one.
  *
- * Elsewhere (`spawner: 'node'`), each program runs under a `/bin/sh` wrapper that writes the
- * same file (`wrappedSpawn`): one more exec and fork per task, measured in docs/performance.md.
+ * Elsewhere (`spawner: 'node'`), each program runs under a `/bin/sh` wrapper that writes its
+ * status to DATA/exits/<task> (`wrappedSpawn`): one more exec and fork per task, and a file
+ * created and removed, which docs/performance.md measures.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,10 @@ export class Supervisor {
   readonly #exitsDir: string;
   readonly #logger: FastifyBaseLogger;
   #connection: Connection | undefined;
+  /** exit table slots (exit-records.ts) by task id, held until `release` */
+  readonly #slots = new Map<string, number>();
+  readonly #freeSlots: number[] = [];
+  #nextSlot = 0;
 
   /** `exitsDir` must be absolute: it tags the supervisor (orphans.ts killSupervisors). */
   constructor(exitsDir: string, logger: FastifyBaseLogger) {
@@ -72,9 +76,22 @@ export class Supervisor {
     this.#logger = logger;
   }
 
-  /** Starts a program for the task, whose exit status goes to `exitFile` when it ends. */
-  spawn(spec: SpawnSpec, taskId: string, exitFile: string): Promise<Spawned> {
+  /** Starts the supervisor process, unless it runs; programs would start it otherwise. */
+  start(): void {
+    this.#connect();
+  }
+
+  /**
+   * Starts a program for the task, whose exit status goes to the task's slot of the exit
+   * table when it ends; the slot stays the task's until `release`.
+   */
+  spawn(spec: SpawnSpec, taskId: string): Promise<Spawned> {
     if (posixSupervision === undefined) throw new Error('posix_spawn is not available');
+    let slot = this.#slots.get(taskId);
+    if (slot === undefined) {
+      slot = this.#freeSlots.pop() ?? this.#nextSlot++;
+      this.#slots.set(taskId, slot);
+    }
     const connection = this.#connect();
     const pipes = posixSupervision.pipes();
     let ended!: (status: ExitStatus) => void;
@@ -112,10 +129,21 @@ export class Supervisor {
       env: spec.env ?? process.env,
       stdout: pipes.paths[0],
       stderr: pipes.paths[1],
-      exitFile,
+      slot,
     };
     connection.child.stdin!.write(`${JSON.stringify(request)}\n`);
     return spawned;
+  }
+
+  /**
+   * Frees the task's slot, once its end is in the task store: a crash can no longer make the
+   * record matter.
+   */
+  release(taskId: string): void {
+    const slot = this.#slots.get(taskId);
+    if (slot === undefined) return;
+    this.#slots.delete(taskId);
+    this.#freeSlots.push(slot);
   }
 
   /** Lets the supervisor exit once its programs have ended (they are not stopped). */

@@ -13,12 +13,13 @@
  * resolves, so a long poll answers the moment the task ends.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GorchNode } from '../graph/model.ts';
 import { isFinal, State } from '../graph/states.ts';
+import { recordedExits } from './exit-records.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { killSupervisors, killTaskProcesses } from './orphans.ts';
 import { nodeSpawn, type SpawnSpec } from './spawn.ts';
@@ -63,7 +64,7 @@ export type SubmitResult =
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Engines whose programs' exit statuses are recorded in exit files (supervisor.ts). */
+/** Engines whose programs' exit statuses are recorded (exit-records.ts). */
 const LOCAL_ENGINES = new Set(['shell', 'ansible']);
 
 export const RESTARTED_ERROR = 'executor restarted while the task was running';
@@ -73,7 +74,7 @@ export const UNKNOWN_OUTCOME_ERROR =
   'outcome unknown: the executor restarted while the task was running and no exit status ' +
   'was recorded; it may have completed';
 
-/** The log of a task whose end only its exit file tells. */
+/** The log of a task whose end only its exit record tells. */
 const LOST_LOG =
   '(the executor restarted while this task ran: its log and outputs were lost; its exit ' +
   'status was recorded by its supervisor)\n';
@@ -89,7 +90,7 @@ export class TaskService {
   /** long polls by task; woken with the final status, or with nothing (timeout, shutdown) */
   readonly #waiters = new Map<string, Set<(status?: TaskStatus) => void>>();
   #closing = false;
-  /** exit files of running tasks' local programs, by task id */
+  /** where local programs' exit statuses are recorded (exit-records.ts) */
   readonly #exits: string;
   /** starts local programs and records their exits, with `spawner: 'posix'` */
   readonly #supervisor: Supervisor | undefined;
@@ -104,6 +105,9 @@ export class TaskService {
     // a crash interrupted are ended as well as can be known (#recoverRunning)
     this.#resumeTasks();
     this.#recoverRunning();
+    // started now rather than with the first program, which would wait for it (and its
+    // timeout run) meanwhile; after #recoverRunning, which kills a dead executor's
+    this.#supervisor?.start();
     // Queued tasks never started, so running them now still runs them exactly once.
     this.#queue.push(...options.store.queued());
     this.#startQueued();
@@ -114,7 +118,7 @@ export class TaskService {
    * first: a retry must not run beside them, and they are failures (RESTARTED_ERROR). Before
    * them, the dead executor's supervisor (supervisor.ts) is killed, so that it records none of
    * those kills as the program's own end. A local program that ended while the executor was
-   * down left its exit status in its exit file: exit 0 is a success (its log and outputs,
+   * down had its exit status recorded (exit-records.ts): exit 0 is a success (its log and outputs,
    * which went to the dead executor, are lost), another a failure with that code. Without
    * either, nobody knows how the task ended (an in-process engine, or its supervisor or
    * wrapper gone too): a failure whose error says the outcome is unknown, so that the
@@ -136,10 +140,11 @@ export class TaskService {
     if (killed.length > 0)
       logger.warn({ pids: killed }, 'killed task processes left running by a crash');
     const now = Date.now();
+    // read after the kills: a wrapper found alive may have been writing; a recorded exit
+    // stands even when daemons the program left were killed
+    const recorded = running.length > 0 ? recordedExits(this.#exits) : new Map<string, number>();
     for (const id of running) {
-      // read after the kills: a wrapper found alive may have been writing it; a recorded exit
-      // stands even when daemons the program left were killed
-      const code = this.#recordedExit(id);
+      const code = recorded.get(id);
       const end =
         code === 0
           ? { state: State.success, exitCode: 0, error: null, log: LOST_LOG }
@@ -162,20 +167,9 @@ export class TaskService {
         'ended a task a restart interrupted',
       );
     }
-    // every exit file left is of a task recorded as ended (or just handled)
+    // every exit recorded is of a task recorded as ended (or just handled)
     for (const name of readdirSync(this.#exits))
       rmSync(path.join(this.#exits, name), { force: true });
-  }
-
-  /** The exit status a task's supervisor or wrapper recorded, if one was. */
-  #recordedExit(id: string): number | undefined {
-    let text: string;
-    try {
-      text = readFileSync(path.join(this.#exits, id), 'utf8');
-    } catch {
-      return undefined;
-    }
-    return /^\d{1,3}\n$/.test(text) ? Number(text.trim()) : undefined;
   }
 
   /**
@@ -411,12 +405,11 @@ export class TaskService {
     this.#startQueued();
   }
 
-  /** Starts a task's local program; its exit status will be in its exit file when it ends. */
+  /** Starts a task's local program, whose exit status will be recorded when it ends. */
   #spawn(spec: SpawnSpec, taskId: string) {
-    const exitFile = path.join(this.#exits, taskId);
     return this.#supervisor
-      ? this.#supervisor.spawn(spec, taskId, exitFile)
-      : wrappedSpawn(nodeSpawn, spec, exitFile);
+      ? this.#supervisor.spawn(spec, taskId)
+      : wrappedSpawn(nodeSpawn, spec, path.join(this.#exits, taskId));
   }
 
   #end(
@@ -431,9 +424,10 @@ export class TaskService {
   ): void {
     const stoppedAt = Date.now();
     this.#o.store.finish(task.id, { ...end, stoppedAt });
-    // recorded: the exit file (when a local program wrote one) is not needed any more
+    // recorded: its exit record (when a local program left one) is not needed any more
     if (LOCAL_ENGINES.has(task.node.engine)) {
-      unlink(path.join(this.#exits, task.id)).catch(() => {});
+      if (this.#supervisor) this.#supervisor.release(task.id);
+      else unlink(path.join(this.#exits, task.id)).catch(() => {});
     }
     const waiters = this.#waiters.get(task.id);
     if (waiters === undefined) return;

@@ -6,10 +6,11 @@
  * child_process, a /bin/sh wrapper per program recording its own.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createExecutorClient } from '../../src/executor/client.ts';
+import { recordedExits } from '../../src/executor/exit-records.ts';
 import { UNKNOWN_OUTCOME_ERROR } from '../../src/executor/task-service.ts';
 import { State } from '../../src/graph/states.ts';
 import { exited, spawnService } from '../support/cli.ts';
@@ -81,12 +82,10 @@ for (const spawner of ['posix', 'node']) {
     first.service.child.kill('SIGKILL');
     await exited(first.service.child);
     // during the outage: two tasks end and their exits are recorded (the test reads the
-    // executor's exit files to know when); then what waits for the third (its parent: the
+    // executor's exit records to know when); then what waits for the third (its parent: the
     // supervisor, or its wrapper) is killed, and it ends with exit 0 but nobody to see it
     writeFileSync(gate, '');
-    const exitFile = (name: string) => path.join(data, 'exits', ids[name]);
-    const recorded = (name: string) =>
-      existsSync(exitFile(name)) && /^\d+\n$/.test(readFileSync(exitFile(name), 'utf8'));
+    const recorded = (name: string) => recordedExits(path.join(data, 'exits')).has(ids[name]);
     await until(() => recorded('succeeds') && recorded('fails'), 'two exits recorded', 30_000);
     process.kill(pids.unseen[1], 'SIGKILL');
     await until(() => !isAlive(pids.unseen[1]), 'the third task’s parent to die', 30_000);
@@ -96,7 +95,7 @@ for (const spawner of ['posix', 'node']) {
       'every task to exit',
       30_000,
     );
-    assert.ok(!existsSync(exitFile('unseen')), 'nobody was left to record the third exit');
+    assert.ok(!recorded('unseen'), 'nobody was left to record the third exit');
 
     const second = await executor(data, root, spawner);
     t.after(async () => {
