@@ -3,8 +3,8 @@
  * shell driver wrapped to stamp when each task starts and ends (this process's clock, so the
  * dispatch latency it yields needs no clock agreement between processes).
  * Talks to its parent over IPC: sends {url} when listening; answers 'stamps' (with the CPU
- * time used since the last 'clear', by this process and by its process supervisor, which
- * starts the tasks' programs) and 'clear'.
+ * time used since the last 'clear' by this process, by its process supervisor, and by the
+ * tasks' programs) and 'clear'.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,38 +39,61 @@ const executor = await startExecutor({
   drivers: new Map([...drivers, ['shell', timedShell]]),
 });
 
-/** CPU ms of the supervisor (src/executor/supervisor.ts), found by its tag; 0 if none runs. */
-function supervisorCpuMs(): number {
+/** CPU ms of a process (`self` or a pid): its own, and that of its children it has reaped. */
+function cpuOf(pid: string): { own: number; children: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // utime, stime, cutime, cstime (fields 14 to 17), in clock ticks of 10 ms
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .slice(11, 15)
+    .map(Number);
+  return { own: (f[0] + f[1]) * 10, children: (f[2] + f[3]) * 10 };
+}
+
+/** The supervisor (src/executor/supervisor.ts), found by its tag, if one runs. */
+function supervisorPid(): string | undefined {
   const tag = Buffer.from(`BATON_SUPERVISOR=${path.resolve(dataDir, 'exits')}\0`);
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/environ`).includes(tag)) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime and stime (fields 14 and 15), in clock ticks of 10 ms
-      return (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {}
-  }
-  return 0;
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`).includes(tag);
+      } catch {
+        return false;
+      }
+    });
+}
+
+/**
+ * CPU ms so far of the supervisor itself, and of the tasks' programs (with the /bin/sh
+ * wrappers where there are any): the reaped children of this process and of the supervisor.
+ */
+function otherCpu(): { supervisor: number; programs: number } {
+  const pid = supervisorPid();
+  const supervisor = pid === undefined ? { own: 0, children: 0 } : cpuOf(pid);
+  return { supervisor: supervisor.own, programs: supervisor.children + cpuOf('self').children };
 }
 
 let cpuSince = process.cpuUsage();
-let supervisorSince = supervisorCpuMs();
+let otherSince = otherCpu();
 process.on('message', (message) => {
   if (message === 'stamps') {
     const cpu = process.cpuUsage(cpuSince);
+    const other = otherCpu();
     process.send!({
       start: [...start],
       end: [...end],
       cpuMs: (cpu.user + cpu.system) / 1000,
-      supervisorCpuMs: supervisorCpuMs() - supervisorSince,
+      supervisorCpuMs: other.supervisor - otherSince.supervisor,
+      programsCpuMs: other.programs - otherSince.programs,
     });
   }
   if (message === 'clear') {
     start.clear();
     end.clear();
     cpuSince = process.cpuUsage();
-    supervisorSince = supervisorCpuMs();
+    otherSince = otherCpu();
     process.send!({ cleared: true });
   }
 });

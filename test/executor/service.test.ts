@@ -45,6 +45,7 @@ test('ping answers success', async (t) => {
   await h.client.ping();
   const res = await fetch(`${h.executor.url}/v1/ping`);
   assert.deepEqual(await res.json(), { status: 'success' });
+  assert.equal(res.headers.get('baton-features'), 'batch');
 });
 
 test('bad bodies get 400 with a precise message', async (t) => {
