@@ -112,6 +112,7 @@ function loadLibc() {
     pipe2: f('int pipe2(_Out_ int32_t *fds, int flags)'),
     close: f('int close(int fd)'),
     waitpid: f('int waitpid(int pid, _Out_ int32_t *status, int options)'),
+    setpgid: f('int setpgid(int pid, int pgid)'),
     errno: () => koffi.errno(),
   };
 }
@@ -201,6 +202,8 @@ export interface OutputPipes {
 
 interface Posix {
   spawn: Spawner;
+  /** makes this process lead a process group of its own (within its session) */
+  ownProcessGroup(): void;
   /** starts a program whose stdout and stderr are opened (write-only) from these paths */
   spawnTo(spec: SpawnSpec, stdout: string, stderr: string): Promise<Started>;
   pipes(): OutputPipes;
@@ -321,6 +324,9 @@ function makePosix(): Posix | undefined {
       return { ...started, stdout: reader(out[0]), stderr: reader(err[0]) };
     },
     spawnTo: (spec, stdout, stderr) => launch(spec, stdout, stderr),
+    ownProcessGroup() {
+      if (libc.setpgid(0, 0) !== 0) throw errnoError(libc.errno(), 'setpgid', 'the supervisor');
+    },
     pipes() {
       const [out, err] = pipePair('a task');
       let open = true;
@@ -348,7 +354,11 @@ export const posixSpawn: Spawner | undefined = posix?.spawn;
  * What the supervisor and its executor need of posix_spawn (supervisor.ts), or undefined
  * where it cannot be loaded.
  */
-export const posixSupervision = posix && { spawnTo: posix.spawnTo, pipes: posix.pipes };
+export const posixSupervision = posix && {
+  spawnTo: posix.spawnTo,
+  pipes: posix.pipes,
+  ownProcessGroup: posix.ownProcessGroup,
+};
 
 /** The spawner asked for; by default posix_spawn where available, else Node's. */
 export function spawnerFor(choice: 'posix' | 'node' | undefined): Spawner {

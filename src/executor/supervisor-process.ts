@@ -1,8 +1,9 @@
 /**
  * The supervisor: one long-lived process per executor that starts the executor's local
  * programs and records how each ended (supervisor.ts starts it and speaks for it). It is their
- * parent, so it alone can learn their exit statuses; it lives in its own session, so it
- * outlives an executor that crashes, and records the exits of the programs that end meanwhile.
+ * parent, so it alone can learn their exit statuses; it outlives an executor that crashes
+ * (and leads its own process group, so that signals to the executor's group spare it), and
+ * records the exits of the programs that end meanwhile.
  *
  * Requests arrive on stdin and answers leave on stdout, one JSON object a line:
  *   in:  {"id", "command", "args", "cwd", "env", "stdout", "stderr", "slot"}
@@ -38,6 +39,7 @@ interface Request {
 }
 
 const spawner = posixSupervision;
+spawner?.ownProcessGroup();
 // in the exits directory of the executor, which names it in the supervisor's environment
 const table = openSync(
   path.join(process.env[SUPERVISOR_VARIABLE]!, EXIT_TABLE),

@@ -5,8 +5,8 @@
  * the tasks that ended while it was down ended (task-service.ts).
  *
  * Where posix_spawn is available (Linux with glibc), that process is one `Supervisor` per
- * executor (supervisor-process.ts): a small Node process in its own session, parent of every
- * local program, started with the executor. The executor keeps the read ends of each
+ * executor (supervisor-process.ts): a small Node process in its own process group, parent of
+ * every local program, started with the executor. The executor keeps the read ends of each
  * program's stdout and stderr pipes; the program opens the write ends itself, through /proc,
  * so output flows to the executor as before and the supervisor only starts, waits and
  * records, in the task's slot of the exit table. Should the supervisor die under a live
@@ -154,8 +154,12 @@ export class Supervisor {
 
   #connect(): Connection {
     if (this.#connection !== undefined) return this.#connection;
+    // In the executor's session, not a session of its own (it makes its own process group,
+    // which signals to the executor's group spare): on a loaded Linux machine a session is
+    // scheduled as one group (autogroup), and the executor waits on the supervisor twice
+    // per task. Its own session made the bench's DAG about a third slower at load 15
+    // (docs/performance.md).
     const child = spawn(process.execPath, [SCRIPT], {
-      detached: true, // its own session: it outlives the executor, signals to its group spare it
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { [SUPERVISOR_VARIABLE]: this.#exitsDir },
     });

@@ -27,11 +27,17 @@ import {
   writeScripts,
 } from './helpers.ts';
 
-/** The parent of a process, from /proc. */
-function parentOf(pid: number): number {
+/** The parent, process group and session of a process, from /proc. */
+function idsOf(pid: number): { parent: number; group: number; session: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  const [parent, group, session] = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .slice(1, 4)
+    .map(Number);
+  return { parent, group, session };
 }
+const parentOf = (pid: number) => idsOf(pid).parent;
 
 /** The supervisor's command line names its script. */
 function isSupervisor(pid: number): boolean {
@@ -51,6 +57,11 @@ test('the supervisor starts the programs, records their exits and leaves when it
   const supervisor = parentOf(program);
   assert.ok(isSupervisor(supervisor), `the program's parent ${supervisor} is the supervisor`);
   assert.notEqual(supervisor, process.pid);
+  // a process group of its own (signals to the executor's spare it), in the executor's session
+  assert.equal(idsOf(supervisor).group, supervisor);
+  assert.equal(idsOf(supervisor).session, idsOf(process.pid).session);
+  // the program leads a session of its own, as it did when the executor started it
+  assert.equal(idsOf(program).session, program);
   // its exit is recorded in the table before the executor hears of it
   const failed = await h.run(node({ engine: 'shell', artifact: 'fail.sh' }));
   assert.equal(failed.exit_code, 3);
