@@ -4,10 +4,16 @@
  * certificate and trusts only executors whose certificate the CA signed; certificate checks
  * are never turned off. Every failure is an ExecutorError naming the executor and what went
  * wrong, ready to be put in a node's `error`.
+ *
+ * Submissions made in the same tick go to the executor together, in one POST /v1/tasks/batch
+ * whose answer streams each task's status as it is ready (docs/architecture.md §6), once
+ * an answer of the executor has said it serves that route; until then, and to an executor
+ * that does not, each goes in its own POST /v1/tasks. Either way a task is submitted with
+ * its idempotency key and answered the same.
  */
 import { Agent, type Dispatcher } from 'undici';
 import type { GorchNode } from '../graph/model.ts';
-import type { TaskStatus } from './types.ts';
+import { BATCH_BODY_LIMIT, FEATURES_HEADER, MAX_BATCH, type TaskStatus } from './types.ts';
 
 export interface ExecutorClientOptions {
   url: string;
@@ -95,18 +101,20 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
       : { rejectUnauthorized: true },
   });
 
-  async function call(
+  /**
+   * Sends a request and hands its answer to `read` (which reads the body), both within one
+   * deadline: per-phase timeouts alone let an executor drip bytes (or 1xx answers) forever.
+   * Transport failures become ExecutorErrors.
+   */
+  async function exchange<T>(
     method: Dispatcher.HttpMethod,
     path: string,
-    expect: number,
-    body?: unknown,
-    waitMs = 0,
-  ) {
+    body: string | undefined,
+    waitMs: number,
+    read: (res: Dispatcher.ResponseData) => Promise<T>,
+    bodyTimeoutMs = timeoutMs,
+  ): Promise<T> {
     const what = `${method} ${path}`;
-    let res: Dispatcher.ResponseData;
-    let text: string;
-    // Per-phase timeouts alone let an executor drip bytes (or 1xx answers) forever: the whole
-    // call, headers and body, gets one deadline as well.
     const deadlineMs = timeoutMs + waitMs + 5000;
     // not AbortSignal.timeout: its timer (and the signal) would live on for the whole
     // deadline after the answer came, thousands of them on a busy orchestrator
@@ -116,18 +124,19 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
       deadlineMs,
     );
     try {
-      res = await agent.request({
+      const res = await agent.request({
         signal: deadline.signal,
         origin: base.origin,
         path: prefix + path,
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body,
         headersTimeout: timeoutMs + waitMs,
-        bodyTimeout: timeoutMs,
+        bodyTimeout: bodyTimeoutMs,
       });
-      text = await readBounded(res.body);
+      return await read(res);
     } catch (err) {
+      if (err instanceof ExecutorError) throw err;
       if ((err as Error).name === 'TimeoutError') {
         throw new ExecutorError(
           url,
@@ -140,6 +149,22 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async function call(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    expect: number,
+    body?: unknown,
+    waitMs = 0,
+  ) {
+    const what = `${method} ${path}`;
+    const json = body === undefined ? undefined : JSON.stringify(body);
+    const { res, text } = await exchange(method, path, json, waitMs, async (res) => ({
+      res,
+      text: await readBounded(res.body),
+    }));
+    learn(res);
     const type = String(res.headers['content-type'] ?? '');
     if (res.statusCode !== expect) {
       const message = type.includes('json') ? jsonMessage(text) : undefined;
@@ -183,6 +208,178 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
 
   const taskPath = (id: string) => `/v1/tasks/${encodeURIComponent(id)}`;
 
+  /** One task in one POST /v1/tasks (executors without batches, and until the ping says). */
+  async function submitOne(
+    node: GorchNode,
+    idempotencyKey: string,
+    s: number,
+  ): Promise<{ id: string; status?: TaskStatus }> {
+    const path = s > 0 ? `/v1/tasks?wait=${s}` : '/v1/tasks';
+    const answer = await callJson(
+      'POST',
+      path,
+      202,
+      { ...node, idempotency_key: idempotencyKey },
+      s * 1000,
+    );
+    return accepted(answer, `POST ${path}`);
+  }
+
+  /** The task id and, when the executor gave one, the status of a submission's answer. */
+  function accepted(answer: Record<string, unknown>, what: string) {
+    if (typeof answer.id !== 'string') {
+      throw new ExecutorError(
+        url,
+        'protocol',
+        `${what} answered without a task id: ${snippet(JSON.stringify(answer))}`,
+      );
+    }
+    return typeof answer.state === 'number'
+      ? { id: answer.id, status: answer as unknown as TaskStatus }
+      : { id: answer.id };
+  }
+
+  /**
+   * Whether the executor serves POST /v1/tasks/batch: its answers say so in a header
+   * (FEATURES_HEADER), so the first submission goes alone and tells for the next ones. After
+   * a 404 to a batch (an older executor now behind the address, or a proxy that does not
+   * route it) the header is not believed for a while.
+   */
+  let batching = false;
+  let believeAfter = 0;
+  function learn(res: Dispatcher.ResponseData): void {
+    if (batching || Date.now() < believeAfter) return;
+    const features = res.headers[FEATURES_HEADER];
+    batching =
+      typeof features === 'string' && features.split(',').some((f) => f.trim() === 'batch');
+  }
+
+  /** Submissions waiting for this tick's batch, by seconds to wait. */
+  const queued = new Map<number, Queued[]>();
+  let flushing = false;
+
+  function flush(): void {
+    flushing = false;
+    for (const [s, queue] of queued) {
+      queued.delete(s);
+      // as many per request as the executor takes (count and body size), in order
+      for (let at = 0; at < queue.length; ) {
+        let size = 16;
+        let end = at;
+        while (end < queue.length && end - at < MAX_BATCH) {
+          size += Buffer.byteLength(queue[end].json) + 1;
+          if (end > at && size > BATCH_BODY_LIMIT) break;
+          end++;
+        }
+        void submitBatch(queue.slice(at, end), s);
+        at = end;
+      }
+    }
+  }
+
+  /**
+   * One POST /v1/tasks/batch. Each submission settles with its own line of the answer, as it
+   * comes; a failure of the whole request fails those not answered yet. An executor that
+   * answers 404 (one older than batches, behind the same address) gets them one by one.
+   */
+  async function submitBatch(batch: Queued[], s: number): Promise<void> {
+    const path = s > 0 ? `/v1/tasks/batch?wait=${s}` : '/v1/tasks/batch';
+    const what = `POST ${path}`;
+    const settled = new Array<boolean>(batch.length).fill(false);
+    const body = `{"tasks":[${batch.map((q) => q.json).join(',')}]}`;
+    try {
+      const older = await exchange(
+        'POST',
+        path,
+        body,
+        s * 1000,
+        async (res) => {
+          const type = String(res.headers['content-type'] ?? '');
+          if (res.statusCode === 404) {
+            await readBounded(res.body);
+            return true;
+          }
+          if (res.statusCode !== 202) {
+            const text = await readBounded(res.body);
+            const message = type.includes('json') ? jsonMessage(text) : undefined;
+            const detail = message ?? (snippet(text) || 'no message');
+            throw new ExecutorError(
+              url,
+              'status',
+              `${what} answered ${res.statusCode}: ${detail}`,
+              {
+                status: res.statusCode,
+              },
+            );
+          }
+          for await (const line of lines(res.body)) {
+            let answer: {
+              i?: unknown;
+              status?: unknown;
+              error?: { code?: unknown; message?: unknown };
+            };
+            try {
+              answer = JSON.parse(line);
+            } catch {
+              throw new ExecutorError(
+                url,
+                'protocol',
+                `${what} answered with something that is not JSON: ${snippet(line)}`,
+              );
+            }
+            const i = answer.i;
+            if (
+              typeof i !== 'number' ||
+              !Number.isInteger(i) ||
+              i < 0 ||
+              i >= batch.length ||
+              settled[i]
+            )
+              throw new ExecutorError(
+                url,
+                'protocol',
+                `${what} answered a line for no task of the batch: ${snippet(line)}`,
+              );
+            settled[i] = true;
+            const error = answer.error;
+            if (error !== undefined) {
+              const code = typeof error.code === 'number' ? error.code : 0;
+              const message = typeof error.message === 'string' ? error.message : 'no message';
+              batch[i].reject(
+                new ExecutorError(url, 'status', `${what} answered ${code}: ${message}`, {
+                  status: code,
+                }),
+              );
+            } else {
+              try {
+                batch[i].resolve(accepted((answer.status ?? {}) as Record<string, unknown>, what));
+              } catch (err) {
+                batch[i].reject(err);
+              }
+            }
+          }
+          return false;
+        },
+        timeoutMs + s * 1000,
+      );
+      if (older) {
+        batching = false;
+        believeAfter = Date.now() + BELIEVE_AGAIN_MS;
+        for (const q of batch) submitOne(q.node, q.key, s).then(q.resolve, q.reject);
+        return;
+      }
+      const missing = settled.indexOf(false);
+      if (missing !== -1)
+        throw new ExecutorError(
+          url,
+          'protocol',
+          `${what}: the answer ended without task ${missing}`,
+        );
+    } catch (err) {
+      for (const [i, q] of batch.entries()) if (!settled[i]) q.reject(err);
+    }
+  }
+
   return {
     url,
     async ping() {
@@ -195,26 +392,20 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
         );
       }
     },
-    async submit(node, idempotencyKey, waitSeconds = 0) {
+    submit(node, idempotencyKey, waitSeconds = 0) {
       const s = clampWait(waitSeconds);
-      const path = s > 0 ? `/v1/tasks?wait=${s}` : '/v1/tasks';
-      const answer = await callJson(
-        'POST',
-        path,
-        202,
-        { ...node, idempotency_key: idempotencyKey },
-        s * 1000,
-      );
-      if (typeof answer.id !== 'string') {
-        throw new ExecutorError(
-          url,
-          'protocol',
-          `POST ${path} answered without a task id: ${snippet(JSON.stringify(answer))}`,
-        );
-      }
-      return typeof answer.state === 'number'
-        ? { id: answer.id, status: answer as unknown as TaskStatus }
-        : { id: answer.id };
+      if (!batching) return submitOne(node, idempotencyKey, s);
+      return new Promise((resolve, reject) => {
+        const json = JSON.stringify({ ...node, idempotency_key: idempotencyKey });
+        const queue = queued.get(s) ?? [];
+        queued.set(s, queue);
+        queue.push({ node, key: idempotencyKey, json, resolve, reject });
+        // what the caller submits in this tick leaves together, without waiting for a timer
+        if (!flushing) {
+          flushing = true;
+          queueMicrotask(flush);
+        }
+      });
     },
     async wait(id, seconds) {
       const s = clampWait(seconds);
@@ -229,6 +420,39 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
     },
     close: () => agent.close(),
   };
+}
+
+/** How long an executor's features header is ignored after a batch it answered 404. */
+const BELIEVE_AGAIN_MS = 10 * 60_000;
+
+interface Queued {
+  node: GorchNode;
+  key: string;
+  /** the node with its key, as sent */
+  json: string;
+  resolve(accepted: { id: string; status?: TaskStatus }): void;
+  reject(err: unknown): void;
+}
+
+/** The lines of an answer, each at most MAX_ANSWER_BYTES (a task status is far smaller). */
+async function* lines(body: Dispatcher.ResponseData['body']): AsyncGenerator<string> {
+  let rest = '';
+  body.setEncoding('utf8');
+  for await (const chunk of body as AsyncIterable<string>) {
+    rest += chunk;
+    let end = rest.indexOf('\n');
+    while (end !== -1) {
+      const line = rest.slice(0, end);
+      rest = rest.slice(end + 1);
+      if (line.trim() !== '') yield line;
+      end = rest.indexOf('\n');
+    }
+    if (rest.length > MAX_ANSWER_BYTES) {
+      body.destroy();
+      throw Object.assign(new Error('answer over 4 MiB'), { code: 'BATON_ANSWER_TOO_LARGE' });
+    }
+  }
+  if (rest.trim() !== '') yield rest;
 }
 
 /** A long poll's seconds, within what executors accept (0 to 60). */

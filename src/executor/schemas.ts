@@ -1,5 +1,6 @@
 /** TypeBox schemas of the executor API (docs/architecture.md §6); route types are inferred from them. */
 import { Type } from 'typebox';
+import { MAX_BATCH } from './types.ts';
 
 export const NodeBody = Type.Object(
   {
@@ -42,3 +43,7 @@ export const TaskStatusSchema = Type.Object({
 export const ErrorSchema = Type.Object({ code: Type.Integer(), message: Type.String() });
 
 export const Ping = Type.Object({ status: Type.Literal('success') });
+
+export const BatchBody = Type.Object({
+  tasks: Type.Array(NodeBody, { minItems: 1, maxItems: MAX_BATCH }),
+});

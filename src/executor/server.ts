@@ -17,17 +17,26 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
 } from 'fastify';
+import type { Static } from 'typebox';
 import { Agent } from 'undici';
 import { type DockerOptions, probeDocker } from './drivers/docker.ts';
 import { drivers } from './drivers/index.ts';
 import { guardedLookup, HttpAllowlist } from './http-allow.ts';
-import { ErrorSchema, NodeBody, Ping, TaskParams, TaskStatusSchema, WaitQuery } from './schemas.ts';
+import {
+  BatchBody,
+  ErrorSchema,
+  NodeBody,
+  Ping,
+  TaskParams,
+  TaskStatusSchema,
+  WaitQuery,
+} from './schemas.ts';
 import { posixSpawn, spawnerFor } from './spawn.ts';
 import { parseSshConfig } from './ssh-config.ts';
 import { taskEnvironment } from './task-env.ts';
 import { TaskService } from './task-service.ts';
 import { TaskStore } from './task-store.ts';
-import type { Driver } from './types.ts';
+import { BATCH_BODY_LIMIT, type Driver, FEATURES_HEADER } from './types.ts';
 
 /** PEM text of the CA that signs both sides, this side's certificate and its private key. */
 export interface TlsMaterial {
@@ -93,9 +102,12 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
   // posix_spawn unless asked otherwise or unavailable (not Linux with glibc): said at start-up,
   // since the fallback forks the whole executor for every task
   const spawner = options.spawner ?? (posixSpawn ? 'posix' : 'node');
+  spawnerFor(spawner); // refuses posix where posix_spawn is not available
   app.log.info(
     { spawner },
-    `local programs start with ${spawner === 'posix' ? 'posix_spawn' : "Node's child_process"}`,
+    spawner === 'posix'
+      ? 'local programs start with posix_spawn, from a supervisor process that records their exits'
+      : "local programs start with Node's child_process, under a /bin/sh wrapper that records their exits",
   );
   // connections of the http engine go only to addresses checked when their name resolved
   const httpDispatcher = new Agent({ connect: { lookup: guardedLookup() } });
@@ -112,7 +124,7 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
     sshConfig: options.sshConfig,
     concurrency: options.concurrency ?? Math.max(2, 2 * os.availableParallelism()),
     killGraceMs: options.killGraceMs ?? 5000,
-    spawn: spawnerFor(spawner),
+    spawner,
     env: taskEnvironment(process.env, options.taskEnv),
     http: { allowlist: httpAllowlist(options), dispatcher: httpDispatcher },
     logger: app.log,
@@ -148,9 +160,42 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
 
   const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema };
 
+  // every answer says POST /v1/tasks/batch is served, so clients learn it from the first one
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header(FEATURES_HEADER, 'batch');
+    done();
+  });
+
   app.get('/v1/ping', { schema: { response: { 200: Ping } } }, async () => ({
     status: 'success' as const,
   }));
+
+  /**
+   * Accepts one task of a request: its task id (the existing one when its key was seen
+   * before with the same node), or the error that request or batch item answers.
+   */
+  const accept = (
+    body: Static<typeof NodeBody>,
+  ): { id: string } | { code: 400 | 409 | 503; message: string } => {
+    const { idempotency_key: key, ...fields } = body;
+    if (!engines.has(fields.engine)) {
+      const known = service.engines.join(', ');
+      return {
+        code: 400,
+        message: `body/engine: unknown engine ${JSON.stringify(fields.engine)}; known engines: ${known}`,
+      };
+    }
+    if (service.closing) return { code: 503, message: `executor ${options.name} is shutting down` };
+    const result = service.submit(
+      { ...fields, args: fields.args ?? [], output: fields.output ?? {} },
+      key,
+    );
+    if (result.kind === 'conflict') {
+      const message = `idempotency_key ${JSON.stringify(key)} was already used for task ${result.id} with a different node`;
+      return { code: 409, message };
+    }
+    return { id: result.id };
+  };
 
   app.post(
     '/v1/tasks',
@@ -162,30 +207,71 @@ export async function buildExecutor(options: ExecutorOptions): Promise<FastifyIn
       },
     },
     async (request, reply) => {
-      const { idempotency_key: key, ...fields } = request.body;
-      if (!engines.has(fields.engine)) {
-        const known = service.engines.join(', ');
-        return reply.code(400).send({
-          code: 400,
-          message: `body/engine: unknown engine ${JSON.stringify(fields.engine)}; known engines: ${known}`,
-        });
-      }
+      const accepted = accept(request.body);
+      if (!('id' in accepted)) return reply.code(accepted.code).send(accepted);
+      // the task's status, once final if it gets there within `wait`: a short task then
+      // costs the orchestrator one round trip instead of a POST and a long poll
+      const status = await waitFor(accepted.id, request.query.wait, reply);
+      return reply.code(202).send(status!); // stored above, so it exists
+    },
+  );
+
+  /**
+   * Several tasks in one request, each accepted exactly as POST /v1/tasks accepts one (same
+   * key, same task: never run twice). The answer is a stream of JSON lines, one per task in
+   * the order they are ready: `{"i": index, "status": ...}` once the task is final or `wait`
+   * has passed, or `{"i": index, "error": {"code", "message"}}` for a task refused; it ends
+   * after the last one. Tasks that end together share a write (docs/performance.md).
+   */
+  app.post(
+    '/v1/tasks/batch',
+    {
+      bodyLimit: BATCH_BODY_LIMIT,
+      schema: { body: BatchBody, querystring: WaitQuery, response: { ...errors } },
+    },
+    async (request, reply) => {
       if (service.closing)
         return reply
           .code(503)
           .send({ code: 503, message: `executor ${options.name} is shutting down` });
-      const result = service.submit(
-        { ...fields, args: fields.args ?? [], output: fields.output ?? {} },
-        key,
-      );
-      if (result.kind === 'conflict') {
-        const message = `idempotency_key ${JSON.stringify(key)} was already used for task ${result.id} with a different node`;
-        return reply.code(409).send({ code: 409, message });
+      // all accepted (in order) before any answer, as if posted one after the other
+      const accepted = request.body.tasks.map(accept);
+      const seconds = Math.min(request.query.wait ?? 0, MAX_WAIT_SECONDS);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(202, { 'content-type': 'application/x-ndjson', [FEATURES_HEADER]: 'batch' });
+      const gone = new AbortController();
+      raw.once('close', () => gone.abort());
+      // lines ready in the same tick leave in one write
+      let ready = '';
+      const flush = () => {
+        if (!raw.destroyed && ready !== '') raw.write(ready);
+        ready = '';
+      };
+      const line = (answer: object) => {
+        if (ready === '') process.nextTick(flush);
+        ready += `${JSON.stringify(answer)}\n`;
+      };
+      try {
+        await Promise.all(
+          accepted.map(async (task, i) => {
+            if (!('id' in task)) return line({ i, error: task });
+            const status =
+              seconds > 0 && !gone.signal.aborted
+                ? await service.wait(task.id, seconds * 1000, gone.signal)
+                : service.status(task.id);
+            line({ i, status });
+          }),
+        );
+      } catch (err) {
+        // the lines sent stand; the client fails the tasks the answer lacks
+        request.log.error({ err }, 'answering a batch failed');
+      } finally {
+        // the last lines and the end of the answer in one write
+        if (raw.destroyed) raw.end();
+        else raw.end(ready);
+        ready = '';
       }
-      // the task's status, once final if it gets there within `wait`: a short task then
-      // costs the orchestrator one round trip instead of a POST and a long poll
-      const status = await waitFor(result.id, request.query.wait, reply);
-      return reply.code(202).send(status!); // stored above, so it exists
     },
   );
 

@@ -25,6 +25,8 @@ export interface SpawnSpec {
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** why nobody could see how the program ended, when nobody could (supervisor.ts) */
+  unknown?: string;
 }
 
 export interface Spawned {
@@ -63,6 +65,7 @@ const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
 const O_CLOEXEC = 0o2000000;
 const O_RDONLY = 0;
+const O_WRONLY = 1;
 const WNOHANG = 1;
 // opaque glibc structs, allocated with room to spare (x86_64: 80, 336 and 128 bytes)
 const FILE_ACTIONS_BYTES = 256;
@@ -109,6 +112,7 @@ function loadLibc() {
     pipe2: f('int pipe2(_Out_ int32_t *fds, int flags)'),
     close: f('int close(int fd)'),
     waitpid: f('int waitpid(int pid, _Out_ int32_t *status, int options)'),
+    setpgid: f('int setpgid(int pid, int pgid)'),
     errno: () => koffi.errno(),
   };
 }
@@ -173,7 +177,39 @@ async function inTurn<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-function makePosixSpawn(): Spawner | undefined {
+/** Where a program's stdout or stderr goes: a descriptor of ours, or a path the child opens. */
+type Sink = number | string;
+
+/** A started program whose output goes where its starter said (see `spawnTo`). */
+export interface Started {
+  pid: number;
+  exited: Promise<ExitStatus>;
+}
+
+/**
+ * The read ends of a program's stdout and stderr pipes, for a program another process of
+ * the same user starts (the supervisor, supervisor.ts): it opens the write ends through
+ * `/proc/<our pid>/fd/<n>` (`paths`), which gives it blocking descriptors of the same pipes.
+ * `closeWriteEnds` once it has started the program (or failed to), so that the read ends
+ * see end-of-file when the program and what it started are done.
+ */
+export interface OutputPipes {
+  stdout: Readable;
+  stderr: Readable;
+  paths: [stdout: string, stderr: string];
+  closeWriteEnds(): void;
+}
+
+interface Posix {
+  spawn: Spawner;
+  /** makes this process lead a process group of its own (within its session) */
+  ownProcessGroup(): void;
+  /** starts a program whose stdout and stderr are opened (write-only) from these paths */
+  spawnTo(spec: SpawnSpec, stdout: string, stderr: string): Promise<Started>;
+  pipes(): OutputPipes;
+}
+
+function makePosix(): Posix | undefined {
   const libc = loadLibc();
   if (libc === undefined) return undefined;
   // signals the executor ignores or blocks (Node ignores SIGPIPE) are reset for the program
@@ -184,7 +220,7 @@ function makePosixSpawn(): Spawner | undefined {
   let listening = false;
 
   /**
-   * One posix_spawnp call with stdout/stderr to the given pipe ends; resolves with its errno.
+   * One posix_spawnp call with stdout/stderr to the given sinks; resolves with its errno.
    * It runs on one of koffi's worker threads: posix_spawn returns only once the child has
    * exec'd, and on a busy machine that wait (0.5 ms and more) would otherwise stall the event
    * loop. koffi refuses more than 256 queued calls, so spawns beyond 64 wait their turn here.
@@ -195,8 +231,8 @@ function makePosixSpawn(): Spawner | undefined {
     argv: (string | null)[],
     envp: (string | null)[],
     cwd: string,
-    stdout: number,
-    stderr: number,
+    stdout: Sink,
+    stderr: Sink,
   ): Promise<number> => {
     // initialised by the *_init calls below
     const actions = Buffer.allocUnsafe(FILE_ACTIONS_BYTES);
@@ -204,8 +240,13 @@ function makePosixSpawn(): Spawner | undefined {
     libc.actionsInit(actions);
     libc.attrInit(attr);
     libc.addOpen(actions, 0, '/dev/null', O_RDONLY, 0);
-    libc.addDup2(actions, stdout, 1);
-    libc.addDup2(actions, stderr, 2);
+    for (const [sink, fd] of [
+      [stdout, 1],
+      [stderr, 2],
+    ] as const) {
+      if (typeof sink === 'number') libc.addDup2(actions, sink, fd);
+      else libc.addOpen(actions, fd, sink, O_WRONLY, 0);
+    }
     libc.addChdir(actions, cwd);
     libc.setFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     libc.setSigMask(attr, noSignals);
@@ -223,7 +264,8 @@ function makePosixSpawn(): Spawner | undefined {
     );
   };
 
-  return async (spec) => {
+  /** Starts the program (or rejects naming the errno) and arranges for it to be reaped. */
+  const launch = async (spec: SpawnSpec, stdout: Sink, stderr: Sink): Promise<Started> => {
     const argv = [spec.command, ...spec.args].map((a, i) => cString(a, `args[${i - 1}]`));
     const envp: (string | null)[] = Object.entries(spec.env ?? process.env)
       .filter(([, v]) => v !== undefined)
@@ -234,41 +276,89 @@ function makePosixSpawn(): Spawner | undefined {
       process.on('SIGCHLD', () => reap(libc));
       listening = true;
     }
+    const pid = new Int32Array(1);
+    let rc = await start(pid, spec.command, [...argv, null], envp, spec.cwd, stdout, stderr);
+    // an executable without a #! line runs with /bin/sh, as execvp (and so Node) does
+    if (rc === constants.errno.ENOEXEC)
+      rc = await start(pid, '/bin/sh', ['/bin/sh', ...argv, null], envp, spec.cwd, stdout, stderr);
+    if (rc !== 0) throw errnoError(rc, 'spawn', spec.command);
+    const exited = new Promise<ExitStatus>((done) => unreaped.set(pid[0], done));
+    safetyNet ??= setInterval(() => reap(libc), 1000);
+    // it may have exited before it was listed, its SIGCHLD then finding nothing to reap
+    reap(libc);
+    return { pid: pid[0], exited };
+  };
 
+  /** Two pipes, close-on-exec: [read, write] of stdout, then of stderr. */
+  const pipePair = (command: string): [Int32Array, Int32Array] => {
     const out = new Int32Array(2);
     const err = new Int32Array(2);
-    if (libc.pipe2(out, O_CLOEXEC) !== 0) throw errnoError(libc.errno(), 'pipe', spec.command);
+    if (libc.pipe2(out, O_CLOEXEC) !== 0) throw errnoError(libc.errno(), 'pipe', command);
     if (libc.pipe2(err, O_CLOEXEC) !== 0) {
       const errno = libc.errno();
       for (const fd of out) libc.close(fd);
-      throw errnoError(errno, 'pipe', spec.command);
+      throw errnoError(errno, 'pipe', command);
     }
-    const pid = new Int32Array(1);
-    let rc = await start(pid, spec.command, [...argv, null], envp, spec.cwd, out[1], err[1]);
-    // an executable without a #! line runs with /bin/sh, as execvp (and so Node) does
-    if (rc === constants.errno.ENOEXEC)
-      rc = await start(pid, '/bin/sh', ['/bin/sh', ...argv, null], envp, spec.cwd, out[1], err[1]);
-    libc.close(out[1]);
-    libc.close(err[1]);
-    if (rc !== 0) {
-      libc.close(out[0]);
-      libc.close(err[0]);
-      throw errnoError(rc, 'spawn', spec.command);
-    }
+    return [out, err];
+  };
+  const reader = (fd: number) => {
+    const socket = new Socket({ fd, readable: true, writable: false });
+    socket.once('close', () => reap(libc));
+    return socket;
+  };
 
-    const exited = new Promise<ExitStatus>((done) => unreaped.set(pid[0], done));
-    safetyNet ??= setInterval(() => reap(libc), 1000);
-    const pipe = (fd: number) => {
-      const socket = new Socket({ fd, readable: true, writable: false });
-      socket.once('close', () => reap(libc));
-      return socket;
-    };
-    return { pid: pid[0], stdout: pipe(out[0]), stderr: pipe(err[0]), exited };
+  return {
+    async spawn(spec) {
+      const [out, err] = pipePair(spec.command);
+      let started: Started;
+      try {
+        started = await launch(spec, out[1], err[1]);
+      } catch (e) {
+        libc.close(out[0]);
+        libc.close(err[0]);
+        throw e;
+      } finally {
+        libc.close(out[1]);
+        libc.close(err[1]);
+      }
+      return { ...started, stdout: reader(out[0]), stderr: reader(err[0]) };
+    },
+    spawnTo: (spec, stdout, stderr) => launch(spec, stdout, stderr),
+    ownProcessGroup() {
+      if (libc.setpgid(0, 0) !== 0) throw errnoError(libc.errno(), 'setpgid', 'the supervisor');
+    },
+    pipes() {
+      const [out, err] = pipePair('a task');
+      let open = true;
+      return {
+        stdout: reader(out[0]),
+        stderr: reader(err[0]),
+        paths: [`/proc/${process.pid}/fd/${out[1]}`, `/proc/${process.pid}/fd/${err[1]}`],
+        closeWriteEnds() {
+          if (!open) return;
+          open = false;
+          libc.close(out[1]);
+          libc.close(err[1]);
+        },
+      };
+    },
   };
 }
 
+const posix = makePosix();
+
 /** posix_spawn through glibc, or undefined where it cannot be loaded. */
-export const posixSpawn: Spawner | undefined = makePosixSpawn();
+export const posixSpawn: Spawner | undefined = posix?.spawn;
+
+/**
+ * What the supervisor and its executor need of posix_spawn (supervisor.ts), or undefined
+ * where it cannot be loaded.
+ */
+export const posixSupervision = posix && {
+  spawnTo: posix.spawnTo,
+  pipes: posix.pipes,
+  ownProcessGroup: posix.ownProcessGroup,
+};
 
 /** The spawner asked for; by default posix_spawn where available, else Node's. */
 export function spawnerFor(choice: 'posix' | 'node' | undefined): Spawner {

@@ -13,15 +13,17 @@
  * resolves, so a long poll answers the moment the task ends.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GorchNode } from '../graph/model.ts';
 import { isFinal, State } from '../graph/states.ts';
+import { recordedExits } from './exit-records.ts';
 import { LogBuffer } from './log-buffer.ts';
-import { killTaskProcesses } from './orphans.ts';
-import type { Spawner } from './spawn.ts';
+import { killSupervisors, killTaskProcesses } from './orphans.ts';
+import { nodeSpawn, type SpawnSpec } from './spawn.ts';
+import { Supervisor, wrappedSpawn } from './supervisor.ts';
 import { type TaskRecord, type TaskStore, taskStatus } from './task-store.ts';
 import type { Driver, HttpPolicy, TaskResult, TaskStatus } from './types.ts';
 
@@ -32,7 +34,11 @@ export interface TaskServiceOptions {
   sshConfig?: string;
   concurrency: number;
   killGraceMs: number;
-  spawn: Spawner;
+  /**
+   * how local programs start (spawn.ts): `posix`, through the supervisor, or `node`, under a
+   * wrapper (supervisor.ts)
+   */
+  spawner: 'posix' | 'node';
   /** the environment local programs start with (task-env.ts) */
   env: Readonly<Record<string, string>>;
   /** where the http engine may connect */
@@ -58,7 +64,7 @@ export type SubmitResult =
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Engines whose programs run under the exit-file wrapper (drivers/process.ts). */
+/** Engines whose programs' exit statuses are recorded (exit-records.ts). */
 const LOCAL_ENGINES = new Set(['shell', 'ansible']);
 
 export const RESTARTED_ERROR = 'executor restarted while the task was running';
@@ -68,10 +74,10 @@ export const UNKNOWN_OUTCOME_ERROR =
   'outcome unknown: the executor restarted while the task was running and no exit status ' +
   'was recorded; it may have completed';
 
-/** The log of a task whose end only its exit file tells. */
+/** The log of a task whose end only its exit record tells. */
 const LOST_LOG =
   '(the executor restarted while this task ran: its log and outputs were lost; its exit ' +
-  'status was recorded by its wrapper)\n';
+  'status was recorded by its supervisor)\n';
 
 export class TaskService {
   readonly #o: TaskServiceOptions;
@@ -84,17 +90,24 @@ export class TaskService {
   /** long polls by task; woken with the final status, or with nothing (timeout, shutdown) */
   readonly #waiters = new Map<string, Set<(status?: TaskStatus) => void>>();
   #closing = false;
-  /** exit files of running tasks' local programs, by task id */
+  /** where local programs' exit statuses are recorded (exit-records.ts) */
   readonly #exits: string;
+  /** starts local programs and records their exits, with `spawner: 'posix'` */
+  readonly #supervisor: Supervisor | undefined;
 
   constructor(options: TaskServiceOptions) {
     this.#o = options;
-    this.#exits = path.join(options.store.dir, 'exits');
+    this.#exits = path.resolve(options.store.dir, 'exits');
     mkdirSync(this.#exits, { recursive: true, mode: 0o700 });
+    this.#supervisor =
+      options.spawner === 'posix' ? new Supervisor(this.#exits, options.logger) : undefined;
     // containers run on without their executor: those tasks resume (#resumeTasks); the others
     // a crash interrupted are ended as well as can be known (#recoverRunning)
     this.#resumeTasks();
     this.#recoverRunning();
+    // started now rather than with the first program, which would wait for it (and its
+    // timeout run) meanwhile; after #recoverRunning, which kills a dead executor's
+    this.#supervisor?.start();
     // Queued tasks never started, so running them now still runs them exactly once.
     this.#queue.push(...options.store.queued());
     this.#startQueued();
@@ -102,12 +115,14 @@ export class TaskService {
 
   /**
    * Ends the tasks a dead executor left `running`. Local programs it left running are killed
-   * first: a retry must not run beside them, and they are failures (RESTARTED_ERROR). A local
-   * program that ended while the executor was down left its exit status in its exit file
-   * (drivers/process.ts): exit 0 is a success (its log and outputs, which went to the dead
-   * executor, are lost), another a failure with that code. Without either, nobody knows how
-   * the task ended (an in-process engine, or a wrapper killed too): a failure whose error says
-   * the outcome is unknown, so that the orchestrator's retry policy or a human decides.
+   * first: a retry must not run beside them, and they are failures (RESTARTED_ERROR). Before
+   * them, the dead executor's supervisor (supervisor.ts) is killed, so that it records none of
+   * those kills as the program's own end. A local program that ended while the executor was
+   * down had its exit status recorded (exit-records.ts): exit 0 is a success (its log and outputs,
+   * which went to the dead executor, are lost), another a failure with that code. Without
+   * either, nobody knows how the task ended (an in-process engine, or its supervisor or
+   * wrapper gone too): a failure whose error says the outcome is unknown, so that the
+   * orchestrator's retry policy or a human decides.
    * Claiming success could hide a half-done change; running it again here could do it twice,
    * which the idempotency key promises never happens.
    */
@@ -115,15 +130,21 @@ export class TaskService {
     const { store, logger } = this.#o;
     // tasks resumed by their driver are live again: not this method's to end
     const running = store.runningIds().filter((id) => !this.#live.has(id));
+    if (running.length > 0) {
+      const supervisors = killSupervisors(this.#exits);
+      if (supervisors.length > 0)
+        logger.warn({ pids: supervisors }, 'killed the process supervisor a crash left running');
+    }
     const killedTasks = new Set<string>();
     const killed = killTaskProcesses(new Set(running), (_pid, id) => killedTasks.add(id));
     if (killed.length > 0)
       logger.warn({ pids: killed }, 'killed task processes left running by a crash');
     const now = Date.now();
+    // read after the kills: a wrapper found alive may have been writing; a recorded exit
+    // stands even when daemons the program left were killed
+    const recorded = running.length > 0 ? recordedExits(this.#exits) : new Map<string, number>();
     for (const id of running) {
-      // read after the kill: a wrapper found alive may have been writing it; a recorded exit
-      // stands even when daemons the program left were killed
-      const code = this.#recordedExit(id);
+      const code = recorded.get(id);
       const end =
         code === 0
           ? { state: State.success, exitCode: 0, error: null, log: LOST_LOG }
@@ -146,20 +167,9 @@ export class TaskService {
         'ended a task a restart interrupted',
       );
     }
-    // every exit file left is of a task recorded as ended (or just handled)
+    // every exit recorded is of a task recorded as ended (or just handled)
     for (const name of readdirSync(this.#exits))
       rmSync(path.join(this.#exits, name), { force: true });
-  }
-
-  /** The exit status a task's wrapper recorded, if it recorded one. */
-  #recordedExit(id: string): number | undefined {
-    let text: string;
-    try {
-      text = readFileSync(path.join(this.#exits, id), 'utf8');
-    } catch {
-      return undefined;
-    }
-    return /^\d{1,3}\n$/.test(text) ? Number(text.trim()) : undefined;
   }
 
   /**
@@ -288,6 +298,7 @@ export class TaskService {
         error: 'executor shut down while the task was running',
       });
     await Promise.all(live.map((t) => t.done));
+    this.#supervisor?.close();
     for (const waiters of this.#waiters.values()) for (const wake of [...waiters]) wake();
   }
 
@@ -366,9 +377,8 @@ export class TaskService {
         artifactRoot: this.#o.artifactRoot,
         sshConfig: this.#o.sshConfig,
         killGraceMs: this.#o.killGraceMs,
-        spawn: this.#o.spawn,
+        spawn: (spec: SpawnSpec) => this.#spawn(spec, task.id),
         env: this.#o.env,
-        exitFile: path.join(this.#exits, task.id),
         http: this.#o.http,
       };
       result = await (resumed && driver.resume ? driver.resume(context) : driver.run(context));
@@ -395,6 +405,13 @@ export class TaskService {
     this.#startQueued();
   }
 
+  /** Starts a task's local program, whose exit status will be recorded when it ends. */
+  #spawn(spec: SpawnSpec, taskId: string) {
+    return this.#supervisor
+      ? this.#supervisor.spawn(spec, taskId)
+      : wrappedSpawn(nodeSpawn, spec, path.join(this.#exits, taskId));
+  }
+
   #end(
     task: TaskRecord,
     end: {
@@ -407,9 +424,10 @@ export class TaskService {
   ): void {
     const stoppedAt = Date.now();
     this.#o.store.finish(task.id, { ...end, stoppedAt });
-    // recorded: the exit file (when a local program wrote one) is not needed any more
+    // recorded: its exit record (when a local program left one) is not needed any more
     if (LOCAL_ENGINES.has(task.node.engine)) {
-      unlink(path.join(this.#exits, task.id)).catch(() => {});
+      if (this.#supervisor) this.#supervisor.release(task.id);
+      else unlink(path.join(this.#exits, task.id)).catch(() => {});
     }
     const waiters = this.#waiters.get(task.id);
     if (waiters === undefined) return;

@@ -1,13 +1,26 @@
 /**
  * The executor's contracts, shared by the service, its drivers and the client (docs/architecture.md §6).
- * This module has no runtime dependencies so the orchestrator can import the client without
- * pulling in Fastify or the drivers.
+ * This module has no runtime dependencies (constants only) so the orchestrator can import the
+ * client without pulling in Fastify or the drivers.
  */
 
 import type { Dispatcher } from 'undici';
 import type { GorchNode } from '../graph/model.ts';
 import type { HttpAllowlist } from './http-allow.ts';
 import type { Spawner } from './spawn.ts';
+
+/**
+ * The answer header by which an executor lists what it serves beyond POST /v1/tasks and the
+ * rest: `batch`, POST /v1/tasks/batch (server.ts), which the client then uses (client.ts).
+ */
+export const FEATURES_HEADER = 'baton-features';
+
+/**
+ * Tasks in one POST /v1/tasks/batch, and its body's limit: Fastify's default, which
+ * POST /v1/tasks has too, so a node too big for one is too big for the other.
+ */
+export const MAX_BATCH = 256;
+export const BATCH_BODY_LIMIT = 1024 * 1024;
 
 /** What `GET /v1/tasks/{id}` answers. Times are ISO 8601 strings, `null` until they happen. */
 export interface TaskStatus {
@@ -39,17 +52,15 @@ export interface TaskContext {
   artifactRoot: string;
   /** path of the executor's OpenSSH-style config, for ssh/toscassh/ansible targets */
   sshConfig?: string;
-  /** starts local programs (shell, ansible) */
+  /**
+   * starts a local program (shell, ansible) whose exit status, when it ends, is recorded
+   * where a restarted executor finds it (supervisor.ts)
+   */
   spawn: Spawner;
   /** the environment local programs start with (see task-env.ts), without BATON_TASK_ID */
   env: Readonly<Record<string, string>>;
   /** how long a process group gets between SIGTERM and SIGKILL */
   killGraceMs: number;
-  /**
-   * where a local program's wrapper writes its exit status, which outlives the executor
-   * (see drivers/process.ts and TaskService's start-up)
-   */
-  exitFile: string;
   /** where the http engine may connect, and the connections that check addresses */
   http: HttpPolicy;
 }

@@ -2,7 +2,8 @@
  * Runs attempts on executor services (docs/architecture.md §6). The executor is the one whose name equals
  * the node's `target`, else the default one. Completion comes by long-poll: the POST itself
  * waits up to a second, then `GET ?wait=` does, so a finished task is seen within a round
- * trip, not after a polling interval.
+ * trip, not after a polling interval. The attempts dispatched in one tick share that POST
+ * (the client batches them, client.ts), each answered as soon as its task ends.
  *
  * Exactly once: the attempt's key is the executor's idempotency key, so submitting again after
  * an orchestrator restart re-attaches to the task already running instead of starting another.

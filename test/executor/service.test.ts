@@ -12,7 +12,6 @@ import { createExecutorClient, ExecutorError } from '../../src/executor/client.t
 import { drivers } from '../../src/executor/drivers/index.ts';
 import { HttpAllowlist } from '../../src/executor/http-allow.ts';
 import { startExecutor } from '../../src/executor/server.ts';
-import { spawnerFor } from '../../src/executor/spawn.ts';
 import { taskEnvironment } from '../../src/executor/task-env.ts';
 import { RESTARTED_ERROR, TaskService } from '../../src/executor/task-service.ts';
 import { TaskStore } from '../../src/executor/task-store.ts';
@@ -46,6 +45,7 @@ test('ping answers success', async (t) => {
   await h.client.ping();
   const res = await fetch(`${h.executor.url}/v1/ping`);
   assert.deepEqual(await res.json(), { status: 'success' });
+  assert.equal(res.headers.get('baton-features'), 'batch');
 });
 
 test('bad bodies get 400 with a precise message', async (t) => {
@@ -327,7 +327,7 @@ function serviceOn(t: TestContext, store: TaskStore, artifactRoot: string): Task
     artifactRoot,
     concurrency: 4,
     killGraceMs: 1000,
-    spawn: spawnerFor(undefined),
+    spawner: 'posix',
     env: taskEnvironment(process.env),
     http: { allowlist: new HttpAllowlist([]), dispatcher: new Agent() },
     logger: pino({ enabled: false }),

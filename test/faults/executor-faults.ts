@@ -4,10 +4,11 @@
  * executors (fakes.ts) that hang or answer garbage.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { writeCerts } from '../../src/cli/certs.ts';
+import { recordedExits } from '../../src/executor/exit-records.ts';
 import { isFinal, State } from '../../src/graph/states.ts';
 import { writeScripts } from '../executor/helpers.ts';
 import { type BatonProcess, call, eventually, Processes } from '../support/processes.ts';
@@ -108,7 +109,7 @@ export interface KillOptions {
   /** start the executor again on the same port and data directory after this many ms */
   restartAfterMs?: number;
   /**
-   * start it again once every task has ended and its wrapper has recorded its exit status,
+   * start it again once every task has ended and its exit status has been recorded,
    * all while the executor was down
    */
   restartAfterTasksEnd?: boolean;
@@ -163,12 +164,7 @@ export async function executorKilledMidTask(t: TestContext, o: KillOptions): Pro
   await s.executor.kill();
   let backAfterMs = Number.POSITIVE_INFINITY;
   if (o.restartAfterTasksEnd) {
-    const exits = join(s.dir, 'executor', 'exits');
-    const recorded = () =>
-      existsSync(exits)
-        ? readdirSync(exits).filter((f) => /^\d+\n$/.test(readFileSync(join(exits, f), 'utf8')))
-            .length
-        : 0;
+    const recorded = () => recordedExits(join(s.dir, 'executor', 'exits')).size;
     await eventually(
       'every task to end with its exit status recorded',
       async () => (recorded() >= n ? true : undefined),

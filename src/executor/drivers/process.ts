@@ -5,11 +5,9 @@
  * grace period has passed. A task that ends normally keeps the daemons it started. Each
  * program gets BATON_TASK_ID, by which a restarted executor finds what a crash left running.
  *
- * The program runs under a small `/bin/sh` wrapper (WRAPPER) that writes its exit status to
- * the task's exit file when it ends: if the executor dies meanwhile, the wrapper lives on with
- * the program (its own session), and the restarted executor reads there whether the task
- * succeeded (task-service.ts). The program is found (PATH) and checked executable here
- * first, so a missing or non-executable program still fails with its errno.
+ * The task's spawner records the program's exit status where a restarted executor finds it,
+ * should the executor die meanwhile (supervisor.ts). The program is found (PATH) and checked
+ * executable here first, so a missing or non-executable program fails with its errno.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
@@ -26,24 +24,6 @@ export interface ProcessSpec extends SpawnSpec {
 
 /** After the leader exits, how long orphans holding stdout/stderr may delay the result. */
 const PIPE_DRAIN_MS = 1000;
-
-/**
- * `sh -c WRAPPER EXIT_FILE PROGRAM ARGS...`: runs the program, writes its status ($? : 128+N
- * when killed by signal N) to EXIT_FILE, and ends the same way the program did, re-raising the
- * signals that do not dump core, so the executor still reports "killed by SIGTERM". The
- * traps keep the wrapper alive while the program handles a SIGTERM sent to the whole group
- * (a trapped signal waits for the foreground program; the program, by exec, gets the default
- * action back). The shell's own stderr goes to /dev/null, where its "Terminated" notes about
- * the program go; the program gets the real one (a subshell that execs, so that the shell
- * waits outside the program's redirection: dash prints those notes inside it).
- */
-const WRAPPER = `exec 3>&2 2>/dev/null
-trap : HUP INT TERM
-(exec "$@" 2>&3 3>&-)
-s=$?
-echo $s > "$0"
-case $s in 129|130|137|141|142|143) trap - HUP INT TERM; kill -$((s - 128)) $$;; esac
-exit $s`;
 
 /** The program's path (searched in PATH when it has no slash), or an error like spawn's. */
 function executable(command: string, cwd: string, pathVar: string | undefined): string {
@@ -73,12 +53,7 @@ export async function runProcess(task: TaskContext, spec: ProcessSpec): Promise<
     const program = executable(spec.command, spec.cwd, env.PATH);
     const nul = spec.args.findIndex((a) => a.includes('\0'));
     if (nul !== -1) throw new TypeError(`args[${nul}] must not contain NUL bytes`);
-    child = await task.spawn({
-      command: '/bin/sh',
-      args: ['-c', WRAPPER, task.exitFile, program, ...spec.args],
-      cwd: spec.cwd,
-      env,
-    });
+    child = await task.spawn({ command: program, args: spec.args, cwd: spec.cwd, env });
   } catch (err) {
     // ENOENT, EACCES, a NUL byte in an argument: nothing started
     return {
@@ -108,7 +83,7 @@ export async function runProcess(task: TaskContext, spec: ProcessSpec): Promise<
   if (task.signal.aborted) onAbort();
   else task.signal.addEventListener('abort', onAbort, { once: true });
 
-  const { code, signal } = await child.exited;
+  const { code, signal, unknown } = await child.exited;
   // the leader is gone; when stopping, whatever is left of its group is killed now
   if (task.signal.aborted) killGroup(child.pid, 'SIGKILL');
   task.signal.removeEventListener('abort', onAbort);
@@ -120,6 +95,8 @@ export async function runProcess(task: TaskContext, spec: ProcessSpec): Promise<
   await pipesClosed;
   clearTimeout(drain);
   outputs.end();
+  if (unknown !== undefined)
+    return { ok: false, output: outputs.output, exitCode: null, error: unknown };
   if (code === 0) return { ok: true, output: outputs.output, exitCode: 0, error: null };
   const why = code !== null ? `exited with code ${code}` : `killed by ${signal}`;
   const last = stderr.line();
