@@ -1,0 +1,144 @@
+/**
+ * The zoomed-out graph on a 2D canvas: edges as one stroked path, nodes as boxes filled once
+ * per state colour, only what is in view. What React Flow would need thousands of DOM
+ * elements for (and seconds to create) is one pass over typed arrays per frame. No names:
+ * below OVERVIEW_ZOOM they would not be readable anyway.
+ */
+import { NODE_HEIGHT, NODE_WIDTH } from './layout-types.ts';
+import { type Viewport, visibleRect } from './viewport.ts';
+
+export interface OverviewScene {
+  /** top-left corner of node i at positions[2i], positions[2i + 1] */
+  positions: Float64Array;
+  /** edge k from edges[2k] to edges[2k + 1] */
+  edges: Int32Array;
+  states: ArrayLike<number>;
+  /** fill colour per state code */
+  fills: readonly string[];
+  selected: number;
+  edgeColour: string;
+  selectedColour: string;
+}
+
+export interface OverviewStats {
+  /** nodes at least partly in view, drawn */
+  drawn: number;
+  /** nodes wholly in view */
+  inView: number;
+}
+
+/** Boxes narrower than this on screen get no outline (it would be all there is to see). */
+const OUTLINE_MIN_PX = 14;
+
+// per-frame scratch, grown as needed: nodes in view bucketed by state (a counting sort)
+let bucketed = new Int32Array(0);
+let stateOf = new Uint8Array(0);
+
+export function drawOverview(
+  ctx: CanvasRenderingContext2D,
+  scene: OverviewScene,
+  viewport: Viewport,
+  view: { width: number; height: number },
+  pixelRatio: number,
+): OverviewStats {
+  const { positions, edges, states, fills } = scene;
+  const n = positions.length / 2;
+  const { zoom } = viewport;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  ctx.setTransform(
+    pixelRatio * zoom,
+    0,
+    0,
+    pixelRatio * zoom,
+    pixelRatio * viewport.x,
+    pixelRatio * viewport.y,
+  );
+  const r = visibleRect(viewport, view);
+  const left = r.x;
+  const top = r.y;
+  const right = r.x + r.width;
+  const bottom = r.y + r.height;
+
+  // Edges first, under the nodes: right side middle to left side middle, the curve React
+  // Flow draws (its control points stay inside the end points' box, so culling on that box
+  // is exact).
+  const half = NODE_HEIGHT / 2;
+  ctx.beginPath();
+  const m = edges.length / 2;
+  for (let k = 0; k < m; k++) {
+    const s = edges[2 * k];
+    const t = edges[2 * k + 1];
+    const sx = positions[2 * s] + NODE_WIDTH;
+    const sy = positions[2 * s + 1] + half;
+    const tx = positions[2 * t];
+    const ty = positions[2 * t + 1] + half;
+    if (sx < left && tx < left) continue;
+    if (sx > right && tx > right) continue;
+    if (sy < top && ty < top) continue;
+    if (sy > bottom && ty > bottom) continue;
+    const cx = (sx + tx) / 2;
+    ctx.moveTo(sx, sy);
+    ctx.bezierCurveTo(cx, sy, cx, ty, tx, ty);
+  }
+  ctx.lineWidth = 1 / zoom;
+  ctx.strokeStyle = scene.edgeColour;
+  ctx.stroke();
+
+  // Nodes in view, bucketed by state so each colour is filled once.
+  if (bucketed.length < n) {
+    bucketed = new Int32Array(n);
+    stateOf = new Uint8Array(n);
+  }
+  const colours = fills.length;
+  const start = new Int32Array(colours + 1);
+  let drawn = 0;
+  let inView = 0;
+  for (let i = 0; i < n; i++) {
+    const x = positions[2 * i];
+    const y = positions[2 * i + 1];
+    if (x + NODE_WIDTH < left || x > right || y + NODE_HEIGHT < top || y > bottom) continue;
+    if (x >= left && x + NODE_WIDTH <= right && y >= top && y + NODE_HEIGHT <= bottom) inView++;
+    const state = states[i];
+    const colour = state >= 0 && state < colours ? state : 0;
+    stateOf[i] = colour;
+    start[colour + 1]++;
+    bucketed[drawn++] = i;
+  }
+  for (let c = 0; c < colours; c++) start[c + 1] += start[c];
+  const fill = start.slice(0, colours);
+  const order = new Int32Array(drawn);
+  for (let j = 0; j < drawn; j++) {
+    const i = bucketed[j];
+    order[fill[stateOf[i]]++] = i;
+  }
+  const outline = NODE_WIDTH * zoom >= OUTLINE_MIN_PX;
+  ctx.lineWidth = 1 / zoom;
+  ctx.strokeStyle = 'rgba(0, 0, 0, 0.3)';
+  for (let c = 0; c < colours; c++) {
+    if (start[c] === start[c + 1]) continue;
+    ctx.beginPath();
+    for (let j = start[c]; j < start[c + 1]; j++) {
+      const i = order[j];
+      ctx.rect(positions[2 * i], positions[2 * i + 1], NODE_WIDTH, NODE_HEIGHT);
+    }
+    ctx.fillStyle = fills[c];
+    ctx.fill();
+    if (outline) ctx.stroke();
+  }
+
+  const selected = scene.selected;
+  if (selected >= 0 && selected < n) {
+    // a ring that stays visible however far out: at least 3 screen pixels
+    const ring = Math.max(6, 3 / zoom);
+    ctx.lineWidth = ring;
+    ctx.strokeStyle = scene.selectedColour;
+    ctx.strokeRect(
+      positions[2 * selected] - ring,
+      positions[2 * selected + 1] - ring,
+      NODE_WIDTH + 2 * ring,
+      NODE_HEIGHT + 2 * ring,
+    );
+  }
+  return { drawn, inView };
+}
