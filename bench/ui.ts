@@ -1,13 +1,14 @@
 /**
  * The run page's graph in Debian's Chromium (playwright-core, never a downloaded browser),
- * against a real orchestrator on loopback serving the built UI (web/dist):
+ * against a real orchestrator on loopback serving the built UI (web/dist), on finished runs
+ * of nil tasks (so the run itself competes for no CPU):
  *   1. layout alone: the built layout worker, fresh (cold: a new worker that has loaded
  *      nothing) and warm (the same worker again), per size, as the page posts to it;
- *   2. the page: navigation to the first drawn frame, the layout engine and its time, what
- *      is drawn (DOM nodes, or the canvas overview's count) and how much of the graph is in
- *      view after opening;
+ *   2. the page: navigation to the first drawn frame, and what is on screen after opening
+ *      (DOM nodes, or the canvas overview's count of nodes wholly in view);
  *   3. interaction: long tasks (PerformanceObserver 'longtask') and frames while dragging the
- *      view at the opening zoom and zoomed all the way out.
+ *      view at the opening zoom, after wheeling in past the overview threshold, and after
+ *      wheeling all the way out.
  * `npx node bench/run.ts ui`; figures go in docs/performance.md (UI section).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startServer } from '../src/cli/server.ts';
+import { isFinal } from '../src/graph/states.ts';
 import { ensureBuilt, launchChromium, ROOT } from '../test/ui/support.ts';
 import { edgesDocument, layeredEdges } from './generate.ts';
 
@@ -26,41 +28,38 @@ const SIZES: Array<{ n: number; width: number }> = [
   { n: 20000, width: 200 },
 ];
 
-function graphOf(n: number, width: number) {
-  return layeredEdges(n, width, 2, n);
-}
+const graphOf = (n: number, width: number) => layeredEdges(n, width, 2, n);
 
-const workerUrl = () => {
-  const file = readdirSync(join(ROOT, 'web/dist/assets')).find((f) =>
-    /^layout\.worker-.*\.js$/.test(f),
-  );
+function workerUrl(): string {
+  const assets = join(ROOT, 'web/dist/assets');
+  const file = readdirSync(assets).find((f) => /^layout\.worker-.*\.js$/.test(f));
   if (!file) throw new Error('no layout worker in web/dist/assets');
   return `/assets/${file}`;
-};
+}
+
+interface Timing {
+  wall: number;
+  engine: string;
+  width: number;
+  height: number;
+}
 
 /** Round trips of layout requests to one fresh worker: the first is cold. */
-async function layoutTimes(page: Page, url: string, n: number, edges: number[], rounds: number) {
+function layoutTimes(page: Page, url: string, n: number, edges: number[], rounds: number) {
   return page.evaluate(
     async ({ url, n, edges, rounds }) => {
       const worker = new Worker(url, { type: 'module' });
-      const out: Array<{
-        wall: number;
-        ms: number;
-        engine: string;
-        width: number;
-        height: number;
-      }> = [];
+      const out: Timing[] = [];
       for (let id = 1; id <= rounds; id++) {
         const started = performance.now();
-        const reply = await new Promise<{
-          layout: { ms: number; engine: string; width: number; height: number };
-        }>((resolve, reject) => {
-          worker.onmessage = (e) => resolve(e.data);
-          worker.onerror = (e) => reject(new Error(e.message));
-          worker.postMessage({ id, n, edges: Int32Array.from(edges) });
-        });
-        const { ms, engine, width, height } = reply.layout;
-        out.push({ wall: performance.now() - started, ms, engine, width, height });
+        const { layout } = await new Promise<{ layout: Omit<Timing, 'wall'> }>(
+          (resolve, reject) => {
+            worker.onmessage = (e) => resolve(e.data);
+            worker.onerror = (e) => reject(new Error(e.message));
+            worker.postMessage({ id, n, edges: Int32Array.from(edges) });
+          },
+        );
+        out.push({ ...layout, wall: performance.now() - started });
       }
       worker.terminate();
       return out;
@@ -69,6 +68,9 @@ async function layoutTimes(page: Page, url: string, n: number, edges: number[], 
   );
 }
 
+const nextFrame = (page: Page) =>
+  page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+
 const viewportScale = (page: Page) =>
   page.evaluate(() => {
     const el = document.querySelector<HTMLElement>('.react-flow__viewport');
@@ -76,7 +78,7 @@ const viewportScale = (page: Page) =>
     return match ? Number(match[1]) : Number.NaN;
   });
 
-/** Nodes on screen: DOM nodes inside the pane, or what the canvas overview says it drew. */
+/** Nodes on screen: DOM nodes wholly inside the pane, or the overview's own count. */
 const onScreen = (page: Page) =>
   page.evaluate(() => {
     const graph = document.querySelector<HTMLElement>('.graph')!;
@@ -93,84 +95,86 @@ const onScreen = (page: Page) =>
       )
         inside++;
     }
-    const canvas = graph.dataset.canvasInView;
+    const overview = graph.dataset.overviewInView;
     return {
       dom: dom.length,
-      domInside: inside,
-      canvasInView: canvas === undefined ? null : Number(canvas),
+      inView: overview === undefined ? inside : Number(overview),
       render: graph.dataset.render ?? 'dom',
     };
   });
 
-/** Drags the pane by `steps` × 12 px and reports long tasks and frames meanwhile. */
-async function drag(page: Page, steps: number) {
-  const box = (await page.locator('.react-flow__pane').boundingBox())!;
-  await page.evaluate(() => {
-    const w = window as unknown as { __long: number[]; __frames: number; __run: boolean };
-    w.__long = [];
-    w.__frames = 0;
-    w.__run = true;
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.__long.push(e.duration);
-    }).observe({ type: 'longtask' });
+/** Starts counting long tasks and animation frames on the page. */
+const startWatching = (page: Page) =>
+  page.evaluate(() => {
+    const w = window as unknown as {
+      __watch: { long: number[]; frames: number; observer: PerformanceObserver; on: boolean };
+    };
+    const long: number[] = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) long.push(e.duration);
+    });
+    observer.observe({ type: 'longtask' });
+    w.__watch = { long, frames: 0, observer, on: true };
     const tick = () => {
-      if (!w.__run) return;
-      w.__frames++;
+      if (!w.__watch.on) return;
+      w.__watch.frames++;
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
   });
-  const x = box.x + box.width / 2;
-  const y = box.y + box.height / 2;
-  const started = performance.now();
-  await page.mouse.move(x, y);
-  await page.mouse.down();
-  for (let i = 1; i <= steps; i++) {
-    await page.mouse.move(x - 12 * i * (i % 2 ? 1 : 1), y - 4 * i);
-  }
-  await page.mouse.up();
-  // one more frame, so the last move's work is counted
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
-  const seconds = (performance.now() - started) / 1000;
+
+/** Stops counting; the long tasks and frames since startWatching. */
+async function stopWatching(page: Page, seconds: number) {
+  await nextFrame(page);
   const { long, frames } = await page.evaluate(() => {
-    const w = window as unknown as { __long: number[]; __frames: number; __run: boolean };
-    w.__run = false;
-    return { long: w.__long, frames: w.__frames };
+    const w = window as unknown as {
+      __watch: { long: number[]; frames: number; observer: PerformanceObserver; on: boolean };
+    };
+    w.__watch.on = false;
+    for (const e of w.__watch.observer.takeRecords()) w.__watch.long.push(e.duration);
+    w.__watch.observer.disconnect();
+    return { long: w.__watch.long, frames: w.__watch.frames };
   });
   return {
-    seconds,
     fps: frames / seconds,
-    longTasks: long.length,
     longestMs: Math.max(0, ...long),
     longTotalMs: long.reduce((a, b) => a + b, 0),
   };
 }
 
-/** Wheels out until the zoom stops changing; returns the long tasks of the whole gesture. */
-async function zoomAllTheWayOut(page: Page) {
+/** Drags the pane by `steps` × (12, 4) px; long tasks and frames meanwhile. */
+async function drag(page: Page, steps: number) {
+  const box = (await page.locator('.react-flow__pane').boundingBox())!;
+  const x = box.x + box.width / 2;
+  const y = box.y + box.height / 2;
+  await startWatching(page);
+  const started = performance.now();
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  for (let i = 1; i <= steps; i++) await page.mouse.move(x - 12 * i, y - 4 * i);
+  await page.mouse.up();
+  return stopWatching(page, (performance.now() - started) / 1000);
+}
+
+/** Wheels over the pane's centre until `done`; long tasks meanwhile. */
+async function wheel(page: Page, deltaY: number, done: () => Promise<boolean>) {
   const box = (await page.locator('.react-flow__pane').boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.evaluate(() => {
-    const w = window as unknown as { __long: number[] };
-    w.__long = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.__long.push(e.duration);
-    }).observe({ type: 'longtask' });
-  });
-  let previous = await viewportScale(page);
-  for (let i = 0; i < 60; i++) {
-    await page.mouse.wheel(0, 600);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
-    const scale = await viewportScale(page);
-    if (scale === previous) break;
-    previous = scale;
+  await startWatching(page);
+  const started = performance.now();
+  for (let i = 0; i < 60 && !(await done()); i++) {
+    await page.mouse.wheel(0, deltaY);
+    await nextFrame(page);
   }
-  const long = await page.evaluate(() => (window as unknown as { __long: number[] }).__long);
-  return {
-    zoom: previous,
-    longestMs: Math.max(0, ...long),
-    longTotalMs: long.reduce((a, b) => a + b, 0),
-  };
+  return stopWatching(page, (performance.now() - started) / 1000);
+}
+
+async function waitForFinalRun(url: string, id: string): Promise<void> {
+  for (;;) {
+    const run = (await (await fetch(`${url}/v1/tasks/${id}`)).json()) as { state: number };
+    if (isFinal(run.state)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
@@ -194,7 +198,7 @@ export async function benchUi(): Promise<Record<string, number | string>> {
       const edges = graphOf(n, width).flat();
       const colds: number[] = [];
       const warms: number[] = [];
-      let last = { engine: '', width: 0, height: 0 };
+      let last: Timing | undefined;
       for (let round = 0; round < 3; round++) {
         const page = await context.newPage();
         await page.goto(`${server.url}/healthz`);
@@ -205,34 +209,31 @@ export async function benchUi(): Promise<Record<string, number | string>> {
         await page.close();
       }
       const key = `ui.layout.n${n}`;
-      figures[`${key}.engine`] = last.engine;
+      figures[`${key}.engine`] = last!.engine;
       figures[`${key}.cold.ms`] = round(median(colds));
       figures[`${key}.cold_max.ms`] = round(Math.max(...colds));
       figures[`${key}.warm.ms`] = round(median(warms));
-      figures[`${key}.size`] = `${Math.round(last.width)} x ${Math.round(last.height)}`;
+      figures[`${key}.size`] = `${Math.round(last!.width)} x ${Math.round(last!.height)}`;
     }
+    process.stderr.write('bench ui: layouts done\n');
 
     // 2. and 3. the run page
     for (const { n, width } of SIZES) {
-      const body = edgesDocument(n, graphOf(n, width));
       const res = await fetch(`${server.url}/v1/tasks`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        body: JSON.stringify(edgesDocument(n, graphOf(n, width))),
       });
       const { id } = (await res.json()) as { id: string };
+      await waitForFinalRun(server.url, id);
       const page = await context.newPage();
       await page.goto(`${server.url}/runs/${id}`);
       await page.locator('.graph[data-ready="true"]').waitFor({ timeout: 120_000 });
       await page
-        .waitForFunction(
-          () => performance.getEntriesByName('baton:graph-visible').length > 0,
-          undefined,
-          {
-            timeout: 120_000,
-          },
-        )
-        .catch(() => undefined);
+        .waitForFunction(() => performance.getEntriesByName('baton:graph-visible').length > 0, {
+          timeout: 60_000,
+        })
+        .catch(() => undefined); // before the fix, a large graph opened blank
       const marks = await page.evaluate(() =>
         Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])),
       );
@@ -242,22 +243,43 @@ export async function benchUi(): Promise<Record<string, number | string>> {
       const open = await onScreen(page);
       figures[`${key}.open.render`] = open.render;
       figures[`${key}.open.dom_nodes`] = open.dom;
-      figures[`${key}.open.in_view`] = open.canvasInView ?? open.domInside;
+      figures[`${key}.open.in_view`] = open.inView;
       figures[`${key}.open.zoom`] = round((await viewportScale(page)) * 1000) / 1000;
       const pan = await drag(page, 40);
       figures[`${key}.pan_open.fps`] = round(pan.fps);
       figures[`${key}.pan_open.longest_task.ms`] = round(pan.longestMs);
       figures[`${key}.pan_open.long_tasks_total.ms`] = round(pan.longTotalMs);
-      const out = await zoomAllTheWayOut(page);
-      figures[`${key}.zoom_out.zoom`] = round(out.zoom * 1000) / 1000;
+      if (open.render === 'overview') {
+        // across the threshold: the DOM nodes with names come back
+        const across = await wheel(
+          page,
+          -300,
+          async () => (await page.locator('.graph').getAttribute('data-render')) !== 'overview',
+        );
+        await page.locator('.react-flow__node').first().waitFor();
+        figures[`${key}.zoom_in_to_dom.longest_task.ms`] = round(across.longestMs);
+        figures[`${key}.zoom_in_to_dom.dom_nodes`] = (await onScreen(page)).dom;
+        const panDom = await drag(page, 40);
+        figures[`${key}.pan_dom.fps`] = round(panDom.fps);
+        figures[`${key}.pan_dom.longest_task.ms`] = round(panDom.longestMs);
+        figures[`${key}.pan_dom.long_tasks_total.ms`] = round(panDom.longTotalMs);
+      }
+      let previous = Number.NaN;
+      const out = await wheel(page, 600, async () => {
+        const scale = await viewportScale(page);
+        const still = scale === previous;
+        previous = scale;
+        return still;
+      });
+      figures[`${key}.zoom_out.zoom`] = round(previous * 10000) / 10000;
       figures[`${key}.zoom_out.longest_task.ms`] = round(out.longestMs);
       figures[`${key}.zoom_out.long_tasks_total.ms`] = round(out.longTotalMs);
-      const far = await onScreen(page);
-      figures[`${key}.zoom_out.dom_nodes`] = far.dom;
+      figures[`${key}.zoom_out.dom_nodes`] = (await onScreen(page)).dom;
       const panOut = await drag(page, 40);
       figures[`${key}.pan_out.fps`] = round(panOut.fps);
       figures[`${key}.pan_out.longest_task.ms`] = round(panOut.longestMs);
       figures[`${key}.pan_out.long_tasks_total.ms`] = round(panOut.longTotalMs);
+      process.stderr.write(`bench ui: ${n} nodes done\n`);
       await page.close();
     }
   } finally {

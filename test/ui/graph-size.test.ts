@@ -6,13 +6,16 @@
  * time.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { layeredEdges } from '../../bench/generate.ts';
 import type { RunningServer } from '../../src/cli/server.ts';
+import { type RunningExecutor, startExecutor } from '../../src/executor/server.ts';
 import { STATE_COLOURS } from '../../src/graph/export.ts';
 import { OVERVIEW_ZOOM } from '../../web/src/graph/viewport.ts';
+import { writeScripts } from '../executor/helpers.ts';
 import { post, startTestServer, tempDir } from '../support/server.ts';
 import { ensureBuilt, launchChromium, screenshot } from './support.ts';
 
@@ -21,8 +24,43 @@ function runDocument(name: string, n: number, edges: Array<[number, number]>) {
   return {
     name,
     edges,
-    nodes: Array.from({ length: n }, (_, id) => ({ id, name: `s${id}`, engine: 'nil' })),
+    nodes: Array.from({ length: n }, (_, id) => ({
+      id,
+      name: `s${id}`,
+      engine: 'nil',
+    })) as Array<Record<string, unknown>>,
   };
+}
+
+/**
+ * Waits until the overview's canvas shows the given states (pixels of their fill colour) and
+ * none of the `absent` ones; returns the pixel count per state.
+ */
+async function waitForColours(
+  page: Page,
+  present: string[],
+  absent: string[],
+): Promise<Record<string, number>> {
+  const handle = await page.waitForFunction(
+    ({ colours, present, absent }) => {
+      const canvas = document.querySelector<HTMLCanvasElement>('.graph-overview');
+      if (!canvas || canvas.width === 0) return false;
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      const byHex = new Map(Object.entries(colours).map(([state, hex]) => [hex, state]));
+      const count: Record<string, number> = {};
+      for (let p = 0; p < data.length; p += 4) {
+        if (data[p + 3] !== 255) continue;
+        const hex = `#${[0, 1, 2].map((c) => data[p + c].toString(16).padStart(2, '0')).join('')}`;
+        const state = byHex.get(hex);
+        if (state) count[state] = (count[state] ?? 0) + 1;
+      }
+      const ok = present.every((s) => count[s] > 0) && absent.every((s) => !count[s]);
+      return ok ? count : false;
+    },
+    { colours: STATE_COLOURS, present, absent },
+    { polling: 100 },
+  );
+  return (await handle.jsonValue()) as Record<string, number>;
 }
 
 const chain = (n: number) =>
@@ -133,6 +171,8 @@ async function zoomInTo(page: Page, zoom: number): Promise<void> {
 
 describe('the graph at every size, in Chromium', { timeout: 600_000 }, () => {
   const dir = tempDir('baton-ui-size-');
+  const gates = join(dir.path, 'gates');
+  let executor: RunningExecutor;
   let server: RunningServer;
   let browser: Browser;
   let desktop: BrowserContext;
@@ -157,9 +197,28 @@ describe('the graph at every size, in Chromium', { timeout: 600_000 }, () => {
 
   before(async () => {
     browser = await launchChromium();
+    const artifacts = join(dir.path, 'artifacts');
+    mkdirSync(artifacts);
+    mkdirSync(gates);
+    await writeScripts(artifacts, {
+      'gate.sh':
+        '#!/bin/sh\n# runs until the test opens the gate (creates $1)\nwhile [ ! -e "$1" ]; do sleep 0.05; done\n',
+    });
+    executor = await startExecutor({
+      name: 'default',
+      host: '127.0.0.1',
+      port: 0,
+      tls: null,
+      killGraceMs: 1000,
+      artifactRoot: artifacts,
+      dataDir: join(dir.path, 'executor'),
+    });
     const [build, started] = await Promise.all([
       ensureBuilt(),
-      startTestServer({ dataDir: join(dir.path, 'orchestrator') }),
+      startTestServer({
+        dataDir: join(dir.path, 'orchestrator'),
+        executors: [{ name: 'default', url: executor.url }],
+      }),
     ]);
     server = started;
     process.stderr.write(`# web UI build: ${build}\n`);
@@ -174,6 +233,7 @@ describe('the graph at every size, in Chromium', { timeout: 600_000 }, () => {
   after(async () => {
     await browser?.close();
     await server?.close();
+    await executor?.close();
     dir.remove();
   });
 
@@ -280,6 +340,32 @@ describe('the graph at every size, in Chromium', { timeout: 600_000 }, () => {
       await page.getByRole('button', { name: 'Fit View' }).click();
       const fitted = await waitAllInView(page, 5000);
       assert.equal(fitted.render, 'overview');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('colours the overview live as states change', async () => {
+    // s0 runs until the gate opens; s1 ... s199 wait for it
+    const document = runDocument(
+      'gated star',
+      200,
+      Array.from({ length: 199 }, (_, i) => [0, i + 1] as [number, number]),
+    );
+    document.nodes[0] = {
+      ...document.nodes[0],
+      engine: 'shell',
+      args: [join(gates, 'star')],
+      artifact: 'gate.sh',
+    };
+    const page = await openRun(desktop, await submit(document));
+    try {
+      await waitAllInView(page, 200);
+      assert.equal(await page.locator('.graph').getAttribute('data-render'), 'overview');
+      await waitForColours(page, ['running'], ['success']);
+      writeFileSync(join(gates, 'star'), '');
+      const done = await waitForColours(page, ['success'], ['running', 'initial', 'torun']);
+      assert.ok(done.success > 0);
     } finally {
       await page.close();
     }

@@ -58,12 +58,16 @@ import { polylinePath } from '../graph/route-path.ts';
 import {
   type Bounds,
   fitViewport,
+  grow,
+  inside,
   layoutBounds,
   MAX_ZOOM,
   minZoomFor,
   nodeAt,
   usesOverview,
   type Viewport,
+  visibleRect,
+  windowOf,
 } from '../graph/viewport.ts';
 import { nameOf, swatchOf } from '../states.ts';
 import { OverviewLayer } from './OverviewLayer.tsx';
@@ -263,20 +267,48 @@ function Flow({
       height: box?.clientHeight || 600,
     });
   });
+  const windowed = n > LARGE_GRAPH;
   const [overview, setOverview] = useState(() => usesOverview(n, initial.zoom));
   const [fitted, setFitted] = useState(true);
   const fittedRef = useRef(true);
   const lastFit = useRef<Viewport>(initial);
+  // Zoomed in on a large graph, React Flow gets only the nodes around the view (windowOf):
+  // `core` is what was in view when the window was cut, `rect` the window itself.
+  const [win, setWin] = useState<{ core: Bounds; rect: Bounds } | null>(() => {
+    if (!windowed || usesOverview(n, initial.zoom)) return null;
+    const box = container.current;
+    const visible = visibleRect(initial, {
+      width: box?.clientWidth || 1000,
+      height: box?.clientHeight || 600,
+    });
+    return { core: visible, rect: grow(visible, 1) };
+  });
+  const winRef = useRef(win);
 
+  /** The drawing mode and the window for a viewport the view is at or moving to. */
+  const follow = useCallback(
+    (viewport: Viewport, view: { width: number; height: number }) => {
+      const zoomedOut = usesOverview(n, viewport.zoom);
+      setOverview(zoomedOut);
+      if (!windowed || zoomedOut || view.width === 0) return;
+      const visible = visibleRect(viewport, view);
+      const current = winRef.current;
+      // a new window once the view has moved half its size away from the last one's core
+      if (current && inside(visible, grow(current.core, 0.5))) return;
+      winRef.current = { core: visible, rect: grow(visible, 1) };
+      setWin(winRef.current);
+    },
+    [n, windowed],
+  );
   const fit = useCallback(() => {
     if (width === 0 || height === 0) return;
     const viewport = fitViewport(bounds, { width, height });
     lastFit.current = viewport;
     fittedRef.current = true;
     setFitted(true);
-    setOverview(usesOverview(n, viewport.zoom));
+    follow(viewport, { width, height });
     void setViewport(viewport);
-  }, [bounds, width, height, n, setViewport]);
+  }, [bounds, width, height, follow, setViewport]);
 
   // Fitted stays fitted: on open, when the view resizes (a panel opens, the window turns),
   // when the graph changes. Once the user has moved the view, only Fit fits again.
@@ -285,8 +317,20 @@ function Flow({
   }, [fit]);
 
   const onMove = useCallback(
-    (_: unknown, viewport: FlowViewport) => setOverview(usesOverview(n, viewport.zoom)),
-    [n],
+    (_: unknown, viewport: FlowViewport) => follow(viewport, { width, height }),
+    [follow, width, height],
+  );
+  const subset = useMemo(
+    () => (windowed && win ? windowOf(layout.positions, graphEdges, win.rect) : null),
+    [windowed, win, layout, graphEdges],
+  );
+  const flowNodes = useMemo(
+    () => (overview ? NO_NODES : subset ? Array.from(subset.nodes, (i) => nodes[i]) : nodes),
+    [overview, subset, nodes],
+  );
+  const flowEdges = useMemo(
+    () => (overview ? NO_EDGES : subset ? Array.from(subset.edges, (k) => edges[k]) : edges),
+    [overview, subset, edges],
   );
   const onMoveEnd = useCallback(
     (_: unknown, viewport: FlowViewport) => {
@@ -311,9 +355,10 @@ function Flow({
   }, [overview, fitted, container, initial]);
 
   const onDrawn = useCallback(
-    (stats: OverviewStats) => {
+    (stats: OverviewStats & { ms: number; rendered: boolean }) => {
       const el = container.current;
       if (!el) return;
+      el.dataset.overviewMs = stats.ms.toFixed(1);
       el.dataset.overviewDrawn = String(stats.drawn);
       el.dataset.overviewInView = String(stats.inView);
       if (stats.drawn > 0) markVisible(stats.drawn);
@@ -359,8 +404,8 @@ function Flow({
           ? `${label}. Zoomed out: zoom in to reach the nodes by keyboard, or use the Table view.`
           : label
       }
-      nodes={overview ? NO_NODES : nodes}
-      edges={overview ? NO_EDGES : edges}
+      nodes={flowNodes}
+      edges={flowEdges}
       nodeTypes={nodeTypes}
       edgeTypes={edgeTypes}
       defaultEdgeOptions={defaultEdgeOptions}
@@ -388,6 +433,7 @@ function Flow({
       {overview ? (
         <OverviewLayer
           layout={layout}
+          bounds={bounds}
           edges={graphEdges}
           states={live.states}
           selected={selected}

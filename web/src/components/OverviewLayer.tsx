@@ -1,42 +1,117 @@
 /**
  * The canvas overview inside React Flow (below its transparent pane, so panning and zooming
- * stay React Flow's): redrawn once per animation frame when the viewport, the view's size,
- * the states or the selection change. The drawing itself is graph/overview.ts; React
- * renders this component only when those inputs change, never per frame.
+ * stay React Flow's). The graph is rendered (graph/overview.ts) into an off-screen bitmap
+ * covering the view and half a view around it; each frame only copies that bitmap into
+ * place. So panning costs one copy whatever the graph's size, and rasterising thousands of
+ * edges (most of the cost: ~0.5 s for 40,000 on a 2-core machine without a GPU) happens
+ * when the zoom settles, the view leaves the bitmap, or states change. While the zoom is
+ * moving, the bitmap is scaled; it is rendered anew once the view has rested for
+ * SETTLE_MS. React renders this component only when its inputs change, never per frame.
  */
 import { useStoreApi } from '@xyflow/react';
 import { useCallback, useEffect, useRef } from 'react';
 import type { Layout } from '../graph/layout-types.ts';
-import { drawOverview, type OverviewStats } from '../graph/overview.ts';
+import {
+  bufferRect,
+  contains,
+  countInView,
+  drawOverview,
+  intersect,
+  type OverviewStats,
+} from '../graph/overview.ts';
+import { type Bounds, visibleRect } from '../graph/viewport.ts';
 import { STATE_NAMES, State, swatchOf } from '../states.ts';
 
 /** fill colour by state code */
 const FILLS: string[] = [];
 for (const name of STATE_NAMES) FILLS[State[name]] = swatchOf(name).background;
 
+/** How long the view must rest before a scaled bitmap is rendered again at its zoom. */
+const SETTLE_MS = 120;
+/** Margin kept around the graph in the bitmap, in flow units (the selection ring). */
+const GRAPH_MARGIN = 40;
+
 export interface OverviewLayerProps {
   layout: Layout;
+  bounds: Bounds;
   edges: Int32Array;
   states: ArrayLike<number>;
   selected: number;
-  /** called after each frame drawn */
-  onDrawn(stats: OverviewStats): void;
+  /** called after each frame drawn; `ms` is the time spent in that frame */
+  onDrawn(stats: OverviewStats & { ms: number; rendered: boolean }): void;
 }
 
-export function OverviewLayer({ layout, edges, states, selected, onDrawn }: OverviewLayerProps) {
+interface Buffer {
+  canvas: HTMLCanvasElement;
+  /** plane rectangle the bitmap shows, at `zoom` × `ratio` device pixels per flow unit */
+  rect: Bounds;
+  zoom: number;
+  ratio: number;
+  version: number;
+}
+
+export function OverviewLayer({
+  layout,
+  bounds,
+  edges,
+  states,
+  selected,
+  onDrawn,
+}: OverviewLayerProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const store = useStoreApi();
   const frame = useRef(0);
-  const inputs = useRef({ layout, edges, states, selected, onDrawn });
-  inputs.current = { layout, edges, states, selected, onDrawn };
+  const settle = useRef(0);
+  const mustRender = useRef(false);
+  const buffer = useRef<Buffer | null>(null);
+  const version = useRef(0);
+  const lastRender = useRef({ at: 0, ms: 0 });
+  const inputs = useRef({ layout, bounds, edges, states, selected, onDrawn });
+  inputs.current = { layout, bounds, edges, states, selected, onDrawn };
+
+  const render = useCallback(
+    (canvas: HTMLCanvasElement, rect: Bounds, zoom: number, ratio: number) => {
+      const { layout, edges, states, selected } = inputs.current;
+      const previous = buffer.current;
+      const target = previous?.canvas ?? document.createElement('canvas');
+      const width = Math.max(1, Math.ceil(rect.width * zoom * ratio));
+      const height = Math.max(1, Math.ceil(rect.height * zoom * ratio));
+      if (target.width !== width || target.height !== height) {
+        target.width = width;
+        target.height = height;
+      }
+      const ctx = target.getContext('2d');
+      if (!ctx) return null;
+      const style = getComputedStyle(canvas);
+      drawOverview(
+        ctx,
+        {
+          positions: layout.positions,
+          edges,
+          states,
+          fills: FILLS,
+          selected,
+          edgeColour: style.getPropertyValue('--edge').trim() || '#8c959f',
+          selectedColour: style.getPropertyValue('--selected').trim() || '#1f6feb',
+        },
+        { x: -rect.x * zoom, y: -rect.y * zoom, zoom },
+        { width: rect.width * zoom, height: rect.height * zoom },
+        ratio,
+      );
+      buffer.current = { canvas: target, rect, zoom, ratio, version: version.current };
+      return buffer.current;
+    },
+    [],
+  );
 
   const draw = useCallback(() => {
     frame.current = 0;
     const canvas = canvasRef.current;
-    const ctx = canvas?.getContext('2d', { alpha: true });
+    const ctx = canvas?.getContext('2d');
     if (!canvas || !ctx) return;
     const { transform, width, height } = store.getState();
     if (width === 0 || height === 0) return;
+    const started = performance.now();
     const ratio = window.devicePixelRatio || 1;
     const pixelWidth = Math.round(width * ratio);
     const pixelHeight = Math.round(height * ratio);
@@ -44,25 +119,71 @@ export function OverviewLayer({ layout, edges, states, selected, onDrawn }: Over
       canvas.width = pixelWidth;
       canvas.height = pixelHeight;
     }
-    const style = getComputedStyle(canvas);
-    const { layout, edges, states, selected, onDrawn } = inputs.current;
-    const stats = drawOverview(
-      ctx,
-      {
-        positions: layout.positions,
-        edges,
-        states,
-        fills: FILLS,
-        selected,
-        edgeColour: style.getPropertyValue('--edge').trim() || '#8c959f',
-        selectedColour: style.getPropertyValue('--selected').trim() || '#1f6feb',
-      },
-      { x: transform[0], y: transform[1], zoom: transform[2] },
-      { width, height },
-      ratio,
-    );
-    onDrawn(stats);
-  }, [store]);
+    const [x, y, zoom] = transform;
+    const visible = visibleRect({ x, y, zoom }, { width, height });
+    const { layout, bounds, onDrawn } = inputs.current;
+    const graph = {
+      x: bounds.x - GRAPH_MARGIN,
+      y: bounds.y - GRAPH_MARGIN,
+      width: bounds.width + 2 * GRAPH_MARGIN,
+      height: bounds.height + 2 * GRAPH_MARGIN,
+    };
+    const shown = intersect(visible, graph);
+
+    let current = buffer.current;
+    const usable = current !== null && current.ratio === ratio;
+    const placed = usable && current!.zoom === zoom && contains(current!.rect, shown);
+    const upToDate = usable && current!.version === version.current;
+    let rendered = false;
+    const later = (ms: number) => {
+      clearTimeout(settle.current);
+      settle.current = window.setTimeout(() => {
+        mustRender.current = true;
+        if (frame.current === 0) frame.current = requestAnimationFrame(draw);
+      }, ms);
+    };
+    if (shown !== null && !(placed && upToDate)) {
+      const scale = usable ? zoom / current!.zoom : 0;
+      // New states while the bitmap is in place: render again, but spend at most a fifth of
+      // the time rendering (a 20,000-node run streams changes for as long as it runs).
+      const wait = lastRender.current.at + 5 * lastRender.current.ms - started;
+      if (placed && !mustRender.current && wait > 0) {
+        later(wait);
+      } else if (
+        !mustRender.current &&
+        scale > 0.5 &&
+        scale < 2 &&
+        intersect(current!.rect, shown) !== null
+      ) {
+        // the zoom is moving: show the bitmap scaled, render properly once it rests
+        later(SETTLE_MS);
+      } else {
+        const rect = bufferRect(visible, graph, zoom, ratio);
+        current = rect ? render(canvas, rect, zoom, ratio) : null;
+        rendered = true;
+      }
+    }
+    mustRender.current = false;
+
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    if (current && shown !== null) {
+      const scale = zoom / current.zoom;
+      ctx.imageSmoothingEnabled = scale !== 1;
+      ctx.drawImage(
+        current.canvas,
+        (current.rect.x * zoom + x) * ratio,
+        (current.rect.y * zoom + y) * ratio,
+        current.canvas.width * scale,
+        current.canvas.height * scale,
+      );
+    }
+    const ms = performance.now() - started;
+    // (the bitmap is rasterised when it is first copied: `ms` covers both)
+    if (rendered) lastRender.current = { at: started, ms };
+    const stats = countInView(layout.positions, visible);
+    onDrawn({ ...stats, ms, rendered });
+  }, [store, render]);
 
   const schedule = useCallback(() => {
     if (frame.current === 0) frame.current = requestAnimationFrame(draw);
@@ -82,12 +203,28 @@ export function OverviewLayer({ layout, edges, states, selected, onDrawn }: Over
       }),
     [store, schedule],
   );
-  // biome-ignore lint/correctness/useExhaustiveDependencies: these are what the frame shows
-  useEffect(schedule, [layout, edges, states, selected, schedule]);
+  // What the bitmap shows changed: render it again on the next frame.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: these are what the bitmap shows
+  useEffect(() => {
+    version.current++;
+    schedule();
+  }, [layout, edges, states, selected, schedule]);
+  // Light and dark schemes draw edges in different colours.
+  useEffect(() => {
+    const scheme = window.matchMedia('(prefers-color-scheme: dark)');
+    const changed = () => {
+      version.current++;
+      schedule();
+    };
+    scheme.addEventListener('change', changed);
+    return () => scheme.removeEventListener('change', changed);
+  }, [schedule]);
   useEffect(
     () => () => {
       cancelAnimationFrame(frame.current);
+      clearTimeout(settle.current);
       frame.current = 0;
+      buffer.current = null;
     },
     [],
   );

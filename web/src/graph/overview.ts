@@ -5,7 +5,7 @@
  * below OVERVIEW_ZOOM they would not be readable anyway.
  */
 import { NODE_HEIGHT, NODE_WIDTH } from './layout-types.ts';
-import { type Viewport, visibleRect } from './viewport.ts';
+import { type Bounds, type Viewport, visibleRect } from './viewport.ts';
 
 export interface OverviewScene {
   /** top-left corner of node i at positions[2i], positions[2i + 1] */
@@ -21,10 +21,29 @@ export interface OverviewScene {
 }
 
 export interface OverviewStats {
-  /** nodes at least partly in view, drawn */
+  /** nodes at least partly in view */
   drawn: number;
   /** nodes wholly in view */
   inView: number;
+}
+
+/** How many nodes the rectangle shows, partly and wholly: one pass over the positions. */
+export function countInView(positions: Float64Array, rect: Bounds): OverviewStats {
+  const n = positions.length / 2;
+  const right = rect.x + rect.width;
+  const bottom = rect.y + rect.height;
+  let drawn = 0;
+  let inView = 0;
+  for (let i = 0; i < n; i++) {
+    const x = positions[2 * i];
+    const y = positions[2 * i + 1];
+    if (x + NODE_WIDTH < rect.x || x > right || y + NODE_HEIGHT < rect.y || y > bottom) continue;
+    drawn++;
+    if (x >= rect.x && x + NODE_WIDTH <= right && y >= rect.y && y + NODE_HEIGHT <= bottom) {
+      inView++;
+    }
+  }
+  return { drawn, inView };
 }
 
 /** Boxes narrower than this on screen get no outline (it would be all there is to see). */
@@ -40,7 +59,7 @@ export function drawOverview(
   viewport: Viewport,
   view: { width: number; height: number },
   pixelRatio: number,
-): OverviewStats {
+): void {
   const { positions, edges, states, fills } = scene;
   const n = positions.length / 2;
   const { zoom } = viewport;
@@ -93,12 +112,10 @@ export function drawOverview(
   const colours = fills.length;
   const start = new Int32Array(colours + 1);
   let drawn = 0;
-  let inView = 0;
   for (let i = 0; i < n; i++) {
     const x = positions[2 * i];
     const y = positions[2 * i + 1];
     if (x + NODE_WIDTH < left || x > right || y + NODE_HEIGHT < top || y > bottom) continue;
-    if (x >= left && x + NODE_WIDTH <= right && y >= top && y + NODE_HEIGHT <= bottom) inView++;
     const state = states[i];
     const colour = state >= 0 && state < colours ? state : 0;
     stateOf[i] = colour;
@@ -140,5 +157,61 @@ export function drawOverview(
       NODE_HEIGHT + 2 * ring,
     );
   }
-  return { drawn, inView };
+}
+
+/** `a` ∩ `b`, or null when they do not overlap. */
+export function intersect(a: Bounds, b: Bounds): Bounds | null {
+  const x = Math.max(a.x, b.x);
+  const y = Math.max(a.y, b.y);
+  const right = Math.min(a.x + a.width, b.x + b.width);
+  const bottom = Math.min(a.y + a.height, b.y + b.height);
+  return right > x && bottom > y ? { x, y, width: right - x, height: bottom - y } : null;
+}
+
+/** Whether `outer` contains `inner` (null, nothing, is contained everywhere). */
+export function contains(outer: Bounds, inner: Bounds | null): boolean {
+  return (
+    inner === null ||
+    (inner.x >= outer.x &&
+      inner.y >= outer.y &&
+      inner.x + inner.width <= outer.x + outer.width &&
+      inner.y + inner.height <= outer.y + outer.height)
+  );
+}
+
+/** Largest bitmap the overview keeps, in device pixels: 4096 a side, 12 M in all (48 MB). */
+export const BUFFER_MAX_SIDE = 4096;
+export const BUFFER_MAX_AREA = 12_000_000;
+
+/**
+ * The part of the plane to render into the overview's bitmap: what is in view plus half a
+ * view on each side, so that panning only moves the bitmap, cut to the graph (nothing is
+ * drawn outside it), shrunk back towards the view if the bitmap would be too large. Null
+ * when no part of the graph is in view.
+ */
+export function bufferRect(
+  visible: Bounds,
+  graph: Bounds,
+  zoom: number,
+  ratio: number,
+): Bounds | null {
+  for (const margin of [0.5, 0.25, 0]) {
+    const around = {
+      x: visible.x - margin * visible.width,
+      y: visible.y - margin * visible.height,
+      width: visible.width * (1 + 2 * margin),
+      height: visible.height * (1 + 2 * margin),
+    };
+    const rect = intersect(around, graph);
+    if (rect === null) return null;
+    const w = rect.width * zoom * ratio;
+    const h = rect.height * zoom * ratio;
+    if (
+      (w <= BUFFER_MAX_SIDE && h <= BUFFER_MAX_SIDE && w * h <= BUFFER_MAX_AREA) ||
+      margin === 0
+    ) {
+      return rect;
+    }
+  }
+  return null;
 }
