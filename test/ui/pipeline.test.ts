@@ -16,18 +16,26 @@ import { mergeStates, moveSelection, toFlowEdges, toFlowNodes } from '../../web/
 import { layeredLayout, longestPathLayers } from '../../web/src/graph/layered.ts';
 import { computeLayout, ELK_MAX_NODES, type ElkLike } from '../../web/src/graph/layout-core.ts';
 import { LAYER_GAP, NODE_HEIGHT, NODE_WIDTH } from '../../web/src/graph/layout-types.ts';
+import {
+  BUFFER_MAX_AREA,
+  BUFFER_MAX_SIDE,
+  bufferRect,
+  countInView,
+} from '../../web/src/graph/overview.ts';
 import { EXAMPLE_DOCUMENT, previewDocument } from '../../web/src/graph/preview.ts';
 import { polylinePath } from '../../web/src/graph/route-path.ts';
 import {
   DOM_ALWAYS_NODES,
   FIT_MAX_ZOOM,
   fitViewport,
+  grow,
   layoutBounds,
   minZoomFor,
   nodeAt,
   OVERVIEW_ZOOM,
   usesOverview,
   visibleRect,
+  windowOf,
 } from '../../web/src/graph/viewport.ts';
 import { frameBatcher } from '../../web/src/live/batch.ts';
 import {
@@ -401,6 +409,72 @@ describe('viewport', () => {
     assert.equal(usesOverview(DOM_ALWAYS_NODES, 0.01), false);
     assert.equal(usesOverview(DOM_ALWAYS_NODES + 1, OVERVIEW_ZOOM - 0.01), true);
     assert.equal(usesOverview(DOM_ALWAYS_NODES + 1, OVERVIEW_ZOOM), false);
+  });
+
+  it('cuts a window of a large graph: nodes around the view and the far ends of their edges', () => {
+    const g = grid(5000, 100);
+    const layout = layeredLayout(g.n, g.edges);
+    const view = visibleRect({ x: -2000, y: -1000, zoom: 0.5 }, { width: 1000, height: 600 });
+    const rect = grow(view, 1);
+    const win = windowOf(layout.positions, g.edges, rect);
+    const chosen = new Set(win.nodes);
+    const touches = (i: number) => {
+      const x = layout.positions[2 * i];
+      const y = layout.positions[2 * i + 1];
+      return (
+        x + NODE_WIDTH >= rect.x &&
+        x <= rect.x + rect.width &&
+        y + NODE_HEIGHT >= rect.y &&
+        y <= rect.y + rect.height
+      );
+    };
+    let touching = 0;
+    for (let i = 0; i < g.n; i++) {
+      if (touches(i)) {
+        touching++;
+        assert.ok(chosen.has(i), `node ${i} touches the window`);
+      }
+    }
+    assert.ok(touching > 0 && win.nodes.length < g.n / 2, `${win.nodes.length} of ${g.n}`);
+    for (const k of win.edges) {
+      assert.ok(touches(g.edges[2 * k]) || touches(g.edges[2 * k + 1]), `edge ${k} touches`);
+      assert.ok(chosen.has(g.edges[2 * k]) && chosen.has(g.edges[2 * k + 1]), 'both ends given');
+    }
+    // every edge with an end in the window is given
+    let incident = 0;
+    for (let k = 0; k < g.edges.length / 2; k++) {
+      if (touches(g.edges[2 * k]) || touches(g.edges[2 * k + 1])) incident++;
+    }
+    assert.equal(win.edges.length, incident);
+  });
+
+  it('counts what the overview shows and renders a bounded bitmap around the view', () => {
+    const g = grid(20_000, 200);
+    const layout = layeredLayout(g.n, g.edges);
+    const bounds = layoutBounds(layout);
+    const fit = fitViewport(bounds, view);
+    assert.deepEqual(countInView(layout.positions, visibleRect(fit, view)), {
+      drawn: 20_000,
+      inView: 20_000,
+    });
+    // fitted, the bitmap is the graph itself; zoomed in, the view and some around it
+    assert.deepEqual(bufferRect(visibleRect(fit, view), bounds, fit.zoom, 2), bounds);
+    // zoomed in on the middle: the view and half a view around it, within the limits
+    const centred = (zoom: number, size: { width: number; height: number }) => ({
+      x: size.width / 2 - (bounds.x + bounds.width / 2) * zoom,
+      y: size.height / 2 - (bounds.y + bounds.height / 2) * zoom,
+      zoom,
+    });
+    const shown = visibleRect(centred(0.4, view), view);
+    const rect = bufferRect(shown, bounds, 0.4, 2)!;
+    assert.deepEqual(rect, grow(shown, 0.5));
+    assert.ok(rect.width * 0.4 * 2 <= BUFFER_MAX_SIDE);
+    assert.ok(rect.width * rect.height * (0.4 * 2) ** 2 <= BUFFER_MAX_AREA);
+    // a huge screen at pixel ratio 3: no margin rather than a bitmap past the limits
+    const huge = { width: 3000, height: 2000 };
+    const hugeShown = visibleRect(centred(0.4, huge), huge);
+    assert.deepEqual(bufferRect(hugeShown, bounds, 0.4, 3), hugeShown);
+    assert.equal(bufferRect({ x: -1e6, y: -1e6, width: 10, height: 10 }, bounds, 1, 1), null);
   });
 
   it('finds the node under a point of the plane', () => {

@@ -13,13 +13,12 @@ import { useCallback, useEffect, useRef } from 'react';
 import type { Layout } from '../graph/layout-types.ts';
 import {
   bufferRect,
-  contains,
   countInView,
   drawOverview,
   intersect,
   type OverviewStats,
 } from '../graph/overview.ts';
-import { type Bounds, visibleRect } from '../graph/viewport.ts';
+import { type Bounds, inside, visibleRect } from '../graph/viewport.ts';
 import { STATE_NAMES, State, swatchOf } from '../states.ts';
 
 /** fill colour by state code */
@@ -132,7 +131,8 @@ export function OverviewLayer({
 
     let current = buffer.current;
     const usable = current !== null && current.ratio === ratio;
-    const placed = usable && current!.zoom === zoom && contains(current!.rect, shown);
+    const placed =
+      usable && current!.zoom === zoom && (shown === null || inside(shown, current!.rect));
     const upToDate = usable && current!.version === version.current;
     let rendered = false;
     const later = (ms: number) => {

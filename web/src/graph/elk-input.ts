@@ -37,7 +37,7 @@ export const ELK_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** Up to this many nodes ELK gets its full effort; above, a cheaper crossing minimisation. */
-export const ELK_THOROUGH_NODES = 30;
+export const ELK_THOROUGH_NODES = 25;
 
 /**
  * Effort by size, measured on a 2-core machine with a grid-like DAG (2 edges per node), time

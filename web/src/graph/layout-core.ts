@@ -4,17 +4,18 @@
  * edges; above, the O(V+E) layered layout (layered.ts). Measured in Chromium on the 2-core
  * machine (docs/performance.md, UI): ELK took 2.4 s warm and 5.5 s cold for 500 nodes and
  * drew them 11,400 × 13,100 px; the layered layout takes a few ms for 500 nodes, ~20 ms for
- * 5,000, and draws compactly. Even at 100 nodes ELK takes ~0.3 s of its own plus ~0.2 s
- * to load its 1.6 MB cold, which a small graph's routed edges are still worth. ELK is
- * loaded lazily: a page with only larger graphs never parses it.
+ * 5,000, and draws compactly (chains straight, sources beside their consumers). ELK's
+ * routed edges are kept for small graphs, where they read best and it takes a few hundred
+ * ms (most of it loading its 1.6 MB, cold). ELK is loaded lazily: a page with only larger
+ * graphs never parses it.
  */
 import { toElkInput } from './elk-input.ts';
 import { type ElkOutputGraph, flattenElk } from './flatten.ts';
 import { layeredLayout } from './layered.ts';
 import type { Layout } from './layout-types.ts';
 
-export const ELK_MAX_NODES = 100;
-export const ELK_MAX_EDGES = 300;
+export const ELK_MAX_NODES = 40;
+export const ELK_MAX_EDGES = 120;
 
 export interface LayoutRequest {
   n: number;

@@ -168,17 +168,6 @@ export function intersect(a: Bounds, b: Bounds): Bounds | null {
   return right > x && bottom > y ? { x, y, width: right - x, height: bottom - y } : null;
 }
 
-/** Whether `outer` contains `inner` (null, nothing, is contained everywhere). */
-export function contains(outer: Bounds, inner: Bounds | null): boolean {
-  return (
-    inner === null ||
-    (inner.x >= outer.x &&
-      inner.y >= outer.y &&
-      inner.x + inner.width <= outer.x + outer.width &&
-      inner.y + inner.height <= outer.y + outer.height)
-  );
-}
-
 /** Largest bitmap the overview keeps, in device pixels: 4096 a side, 12 M in all (48 MB). */
 export const BUFFER_MAX_SIDE = 4096;
 export const BUFFER_MAX_AREA = 12_000_000;
