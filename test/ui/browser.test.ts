@@ -551,7 +551,9 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
       await fresh.goto(`${server.url}/runs/${body.id}`);
       // opened fitted: the whole graph, drawn as the canvas overview (test/ui/graph-size.test.ts)
       await fresh
-        .locator('.graph[data-render="overview"][data-overview-in-view="5000"]')
+        .locator(
+          '.graph[data-render="overview"][data-overview-in-view="5000"][data-overview-settled="true"]',
+        )
         .waitFor({ timeout: 30_000 });
       await fresh.waitForFunction(() => performance.getEntriesByName('baton:graph-visible').length);
       const marks = await fresh.evaluate(() =>

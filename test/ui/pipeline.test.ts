@@ -411,41 +411,27 @@ describe('viewport', () => {
     assert.equal(usesOverview(DOM_ALWAYS_NODES + 1, OVERVIEW_ZOOM), false);
   });
 
-  it('cuts a window of a large graph: nodes around the view and the far ends of their edges', () => {
+  it('cuts a window of a large graph: the nodes touching it', () => {
     const g = grid(5000, 100);
     const layout = layeredLayout(g.n, g.edges);
     const view = visibleRect({ x: -2000, y: -1000, zoom: 0.5 }, { width: 1000, height: 600 });
     const rect = grow(view, 1);
-    const win = windowOf(layout.positions, g.edges, rect);
-    const chosen = new Set(win.nodes);
-    const touches = (i: number) => {
+    const chosen = windowOf(layout.positions, rect);
+    const touching: number[] = [];
+    for (let i = 0; i < g.n; i++) {
       const x = layout.positions[2 * i];
       const y = layout.positions[2 * i + 1];
-      return (
+      if (
         x + NODE_WIDTH >= rect.x &&
         x <= rect.x + rect.width &&
         y + NODE_HEIGHT >= rect.y &&
         y <= rect.y + rect.height
-      );
-    };
-    let touching = 0;
-    for (let i = 0; i < g.n; i++) {
-      if (touches(i)) {
-        touching++;
-        assert.ok(chosen.has(i), `node ${i} touches the window`);
+      ) {
+        touching.push(i);
       }
     }
-    assert.ok(touching > 0 && win.nodes.length < g.n / 2, `${win.nodes.length} of ${g.n}`);
-    for (const k of win.edges) {
-      assert.ok(touches(g.edges[2 * k]) || touches(g.edges[2 * k + 1]), `edge ${k} touches`);
-      assert.ok(chosen.has(g.edges[2 * k]) && chosen.has(g.edges[2 * k + 1]), 'both ends given');
-    }
-    // every edge with an end in the window is given
-    let incident = 0;
-    for (let k = 0; k < g.edges.length / 2; k++) {
-      if (touches(g.edges[2 * k]) || touches(g.edges[2 * k + 1])) incident++;
-    }
-    assert.equal(win.edges.length, incident);
+    assert.deepEqual(Array.from(chosen), touching);
+    assert.ok(touching.length > 0 && touching.length < g.n / 2, `${touching.length} of ${g.n}`);
   });
 
   it('counts what the overview shows and renders a bounded bitmap around the view', () => {

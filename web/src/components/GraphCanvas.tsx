@@ -7,8 +7,10 @@
  * names; zoomed out below OVERVIEW_ZOOM, a large graph is the canvas overview
  * (OverviewLayer) and React Flow gets no nodes at all.
  * The container's data attributes say what is on screen, for tests and the bench:
- * data-ready, data-layout, data-render (dom | overview), data-fitted, data-zoom, and in the
- * overview data-overview-drawn / data-overview-in-view (nodes drawn / wholly in view).
+ * data-ready, data-layout, data-render (dom | overview), data-edges (svg | canvas),
+ * data-fitted, data-zoom, and in the
+ * overview data-overview-drawn / data-overview-in-view (nodes partly / wholly in view) and
+ * data-overview-settled (the canvas shows exactly that, not a bitmap being re-rendered).
  */
 import {
   Background,
@@ -53,10 +55,10 @@ import {
 } from '../graph/flow.ts';
 import { layoutClient } from '../graph/layout-client.ts';
 import type { Layout } from '../graph/layout-types.ts';
-import type { OverviewStats } from '../graph/overview.ts';
 import { polylinePath } from '../graph/route-path.ts';
 import {
   type Bounds,
+  DOM_ALWAYS_NODES,
   fitViewport,
   grow,
   inside,
@@ -70,7 +72,7 @@ import {
   windowOf,
 } from '../graph/viewport.ts';
 import { nameOf, swatchOf } from '../states.ts';
-import { OverviewLayer } from './OverviewLayer.tsx';
+import { type OverviewFrame, OverviewLayer } from './OverviewLayer.tsx';
 
 /** Above this many nodes: no minimap (the overview is the map). */
 export const LARGE_GRAPH = 1500;
@@ -321,17 +323,15 @@ function Flow({
     [follow, width, height],
   );
   const subset = useMemo(
-    () => (windowed && win ? windowOf(layout.positions, graphEdges, win.rect) : null),
-    [windowed, win, layout, graphEdges],
+    () => (windowed && win ? windowOf(layout.positions, win.rect) : null),
+    [windowed, win, layout],
   );
   const flowNodes = useMemo(
-    () => (overview ? NO_NODES : subset ? Array.from(subset.nodes, (i) => nodes[i]) : nodes),
+    () => (overview ? NO_NODES : subset ? Array.from(subset, (i) => nodes[i]) : nodes),
     [overview, subset, nodes],
   );
-  const flowEdges = useMemo(
-    () => (overview ? NO_EDGES : subset ? Array.from(subset.edges, (k) => edges[k]) : edges),
-    [overview, subset, edges],
-  );
+  // Above DOM_ALWAYS_NODES the edges are always the canvas's (see graph/overview.ts).
+  const canvasEdges = n > DOM_ALWAYS_NODES;
   const onMoveEnd = useCallback(
     (_: unknown, viewport: FlowViewport) => {
       const still = sameViewport(viewport, lastFit.current);
@@ -346,21 +346,24 @@ function Flow({
     const el = container.current;
     if (!el) return;
     el.dataset.render = overview ? 'overview' : 'dom';
+    el.dataset.edges = overview || canvasEdges ? 'canvas' : 'svg';
     el.dataset.fitted = String(fitted);
     if (!el.dataset.zoom) el.dataset.zoom = initial.zoom.toPrecision(4);
     if (!overview) {
       delete el.dataset.overviewDrawn;
       delete el.dataset.overviewInView;
+      delete el.dataset.overviewSettled;
     }
-  }, [overview, fitted, container, initial]);
+  }, [overview, canvasEdges, fitted, container, initial]);
 
   const onDrawn = useCallback(
-    (stats: OverviewStats & { ms: number; rendered: boolean }) => {
+    (stats: OverviewFrame) => {
       const el = container.current;
-      if (!el) return;
+      if (!el || !stats.boxes) return;
       el.dataset.overviewMs = stats.ms.toFixed(1);
       el.dataset.overviewDrawn = String(stats.drawn);
       el.dataset.overviewInView = String(stats.inView);
+      el.dataset.overviewSettled = String(stats.settled);
       if (stats.drawn > 0) markVisible(stats.drawn);
     },
     [container],
@@ -405,7 +408,7 @@ function Flow({
           : label
       }
       nodes={flowNodes}
-      edges={flowEdges}
+      edges={canvasEdges ? NO_EDGES : edges}
       nodeTypes={nodeTypes}
       edgeTypes={edgeTypes}
       defaultEdgeOptions={defaultEdgeOptions}
@@ -430,13 +433,14 @@ function Flow({
     >
       {/* the dots would be sub-pixel tiles at overview zooms: costly and invisible */}
       {overview ? null : <Background gap={24} />}
-      {overview ? (
+      {overview || canvasEdges ? (
         <OverviewLayer
           layout={layout}
           bounds={bounds}
           edges={graphEdges}
           states={live.states}
           selected={selected}
+          boxes={overview}
           onDrawn={onDrawn}
         />
       ) : null}

@@ -1,11 +1,13 @@
 /**
- * The canvas overview inside React Flow (below its transparent pane, so panning and zooming
- * stay React Flow's). The graph is rendered (graph/overview.ts) into an off-screen bitmap
+ * The canvas layer inside React Flow (below its transparent pane, so panning and zooming
+ * stay React Flow's): the overview (`boxes`), or the edges alone under React Flow's nodes.
+ * The graph is rendered (graph/overview.ts) into an off-screen bitmap
  * covering the view and half a view around it; each frame only copies that bitmap into
  * place. So panning costs one copy whatever the graph's size, and rasterising thousands of
  * edges (most of the cost: ~0.5 s for 40,000 on a 2-core machine without a GPU) happens
  * when the zoom settles, the view leaves the bitmap, or states change. While the zoom is
- * moving, the bitmap is scaled; it is rendered anew once the view has rested for
+ * moving, the bitmap is scaled (zooming out: down to any size, the rest of the view blank
+ * for a moment; in: up to twice); it is rendered anew once the view has rested for
  * SETTLE_MS. React renders this component only when its inputs change, never per frame.
  */
 import { useStoreApi } from '@xyflow/react';
@@ -36,8 +38,22 @@ export interface OverviewLayerProps {
   edges: Int32Array;
   states: ArrayLike<number>;
   selected: number;
-  /** called after each frame drawn; `ms` is the time spent in that frame */
-  onDrawn(stats: OverviewStats & { ms: number; rendered: boolean }): void;
+  /** draw the nodes as boxes (the overview); else only the edges */
+  boxes: boolean;
+  /** called after each frame drawn */
+  onDrawn(stats: OverviewFrame): void;
+}
+
+export interface OverviewFrame extends OverviewStats {
+  /** whether the frame drew boxes (the overview) or edges alone */
+  boxes: boolean;
+  /** time spent in the frame, ms */
+  ms: number;
+  /** whether the bitmap was rendered in this frame (else copied, maybe scaled) */
+  rendered: boolean;
+  /** whether the frame shows exactly the view and the current states (not a scaled or
+   * stale bitmap waiting to be rendered again) */
+  settled: boolean;
 }
 
 interface Buffer {
@@ -55,6 +71,7 @@ export function OverviewLayer({
   edges,
   states,
   selected,
+  boxes,
   onDrawn,
 }: OverviewLayerProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -65,12 +82,12 @@ export function OverviewLayer({
   const buffer = useRef<Buffer | null>(null);
   const version = useRef(0);
   const lastRender = useRef({ at: 0, ms: 0 });
-  const inputs = useRef({ layout, bounds, edges, states, selected, onDrawn });
-  inputs.current = { layout, bounds, edges, states, selected, onDrawn };
+  const inputs = useRef({ layout, bounds, edges, states, selected, boxes, onDrawn });
+  inputs.current = { layout, bounds, edges, states, selected, boxes, onDrawn };
 
   const render = useCallback(
     (canvas: HTMLCanvasElement, rect: Bounds, zoom: number, ratio: number) => {
-      const { layout, edges, states, selected } = inputs.current;
+      const { layout, edges, states, selected, boxes } = inputs.current;
       const previous = buffer.current;
       const target = previous?.canvas ?? document.createElement('canvas');
       const width = Math.max(1, Math.ceil(rect.width * zoom * ratio));
@@ -92,6 +109,7 @@ export function OverviewLayer({
           selected,
           edgeColour: style.getPropertyValue('--edge').trim() || '#8c959f',
           selectedColour: style.getPropertyValue('--selected').trim() || '#1f6feb',
+          boxes,
         },
         { x: -rect.x * zoom, y: -rect.y * zoom, zoom },
         { width: rect.width * zoom, height: rect.height * zoom },
@@ -135,6 +153,8 @@ export function OverviewLayer({
       usable && current!.zoom === zoom && (shown === null || inside(shown, current!.rect));
     const upToDate = usable && current!.version === version.current;
     let rendered = false;
+    // whether the canvas shows exactly what is in view, states included
+    let settled = shown === null || (placed && upToDate);
     const later = (ms: number) => {
       clearTimeout(settle.current);
       settle.current = window.setTimeout(() => {
@@ -151,7 +171,7 @@ export function OverviewLayer({
         later(wait);
       } else if (
         !mustRender.current &&
-        scale > 0.5 &&
+        scale > 0 &&
         scale < 2 &&
         intersect(current!.rect, shown) !== null
       ) {
@@ -161,6 +181,7 @@ export function OverviewLayer({
         const rect = bufferRect(visible, graph, zoom, ratio);
         current = rect ? render(canvas, rect, zoom, ratio) : null;
         rendered = true;
+        settled = true;
       }
     }
     mustRender.current = false;
@@ -182,7 +203,7 @@ export function OverviewLayer({
     // (the bitmap is rasterised when it is first copied: `ms` covers both)
     if (rendered) lastRender.current = { at: started, ms };
     const stats = countInView(layout.positions, visible);
-    onDrawn({ ...stats, ms, rendered });
+    onDrawn({ ...stats, boxes: inputs.current.boxes, ms, rendered, settled });
   }, [store, render]);
 
   const schedule = useCallback(() => {
@@ -203,12 +224,15 @@ export function OverviewLayer({
       }),
     [store, schedule],
   );
-  // What the bitmap shows changed: render it again on the next frame.
+  // What the bitmap shows changed: render it again on the next frame. (Edges alone do not
+  // change with states or the selection.)
+  const shownStates = boxes ? states : null;
+  const shownSelected = boxes ? selected : -1;
   // biome-ignore lint/correctness/useExhaustiveDependencies: these are what the bitmap shows
   useEffect(() => {
     version.current++;
     schedule();
-  }, [layout, edges, states, selected, schedule]);
+  }, [layout, edges, shownStates, shownSelected, boxes, schedule]);
   // Light and dark schemes draw edges in different colours.
   useEffect(() => {
     const scheme = window.matchMedia('(prefers-color-scheme: dark)');

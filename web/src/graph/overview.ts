@@ -1,8 +1,10 @@
 /**
- * The zoomed-out graph on a 2D canvas: edges as one stroked path, nodes as boxes filled once
- * per state colour, only what is in view. What React Flow would need thousands of DOM
- * elements for (and seconds to create) is one pass over typed arrays per frame. No names:
- * below OVERVIEW_ZOOM they would not be readable anyway.
+ * A graph on a 2D canvas: edges as one stroked path, nodes as boxes filled once per state
+ * colour, only what is in view. What React Flow would need thousands of DOM elements for
+ * (and seconds to create) is one pass over typed arrays. Zoomed out (the overview) it draws
+ * both, without names; zoomed in on a large graph it draws the edges alone, with their
+ * arrowheads, under React Flow's named DOM nodes: hundreds of long SVG edges crossing the
+ * view made every frame of a pan a repaint of all of them.
  */
 import { NODE_HEIGHT, NODE_WIDTH } from './layout-types.ts';
 import { type Bounds, type Viewport, visibleRect } from './viewport.ts';
@@ -18,6 +20,8 @@ export interface OverviewScene {
   selected: number;
   edgeColour: string;
   selectedColour: string;
+  /** false: edges only (the nodes are React Flow's) */
+  boxes: boolean;
 }
 
 export interface OverviewStats {
@@ -46,6 +50,8 @@ export function countInView(positions: Float64Array, rect: Bounds): OverviewStat
   return { drawn, inView };
 }
 
+/** Arrowhead length, flow units. */
+const ARROW = 9;
 /** Boxes narrower than this on screen get no outline (it would be all there is to see). */
 const OUTLINE_MIN_PX = 14;
 
@@ -100,9 +106,28 @@ export function drawOverview(
     ctx.moveTo(sx, sy);
     ctx.bezierCurveTo(cx, sy, cx, ty, tx, ty);
   }
-  ctx.lineWidth = 1 / zoom;
+  // one screen pixel, or one flow unit zoomed in (as React Flow's SVG edges)
+  ctx.lineWidth = Math.max(1, zoom) / zoom;
   ctx.strokeStyle = scene.edgeColour;
   ctx.stroke();
+
+  if (!scene.boxes) {
+    // arrowheads where edges enter their targets, as React Flow's markers
+    ctx.beginPath();
+    for (let k = 0; k < m; k++) {
+      const t = edges[2 * k + 1];
+      const tx = positions[2 * t];
+      const ty = positions[2 * t + 1] + half;
+      if (tx < left || tx - ARROW > right || ty + ARROW < top || ty - ARROW > bottom) continue;
+      ctx.moveTo(tx, ty);
+      ctx.lineTo(tx - ARROW, ty - ARROW / 2);
+      ctx.lineTo(tx - ARROW, ty + ARROW / 2);
+      ctx.closePath();
+    }
+    ctx.fillStyle = scene.edgeColour;
+    ctx.fill();
+    return;
+  }
 
   // Nodes in view, bucketed by state so each colour is filled once.
   if (bucketed.length < n) {
