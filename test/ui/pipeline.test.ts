@@ -215,6 +215,28 @@ describe('layered fallback layout', () => {
     assert.equal(width, 25 * (NODE_WIDTH + LAYER_GAP) - LAYER_GAP);
   });
 
+  it('wraps a layer far taller than the drawing into columns, every edge still pointing right', () => {
+    for (const g of [
+      graph(2000, []),
+      graph(
+        200,
+        Array.from({ length: 199 }, (_, i) => [0, i + 1] as [number, number]),
+      ),
+    ]) {
+      const { positions, width, height } = layeredLayout(g.n, g.edges);
+      assert.ok(width / height > 0.8 && width / height < 4, `${g.n}: ${width} x ${height}`);
+      for (let k = 0; k < g.edges.length / 2; k++) {
+        assert.ok(positions[2 * g.edges[2 * k + 1]] > positions[2 * g.edges[2 * k]]);
+      }
+      const seen = new Set<string>();
+      for (let i = 0; i < g.n; i++) {
+        const at = `${positions[2 * i]},${positions[2 * i + 1]}`;
+        assert.ok(!seen.has(at), `two nodes at ${at}`);
+        seen.add(at);
+      }
+    }
+  });
+
   it('lays out 100,000 nodes without quadratic work', () => {
     const started = performance.now();
     const big = grid(100_000, 300);

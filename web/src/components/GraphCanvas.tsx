@@ -199,7 +199,8 @@ export function GraphCanvas({
         </p>
       ) : null}
       {ready ? (
-        <ReactFlowProvider>
+        // a new layout (the submit page's preview as the document changes) opens fitted anew
+        <ReactFlowProvider key={layoutKey(layout)}>
           <Flow
             layout={layout}
             graphEdges={graph.edges}
@@ -215,6 +216,18 @@ export function GraphCanvas({
       ) : null}
     </div>
   );
+}
+
+const layoutKeys = new WeakMap<Layout, number>();
+let nextLayoutKey = 1;
+/** A key per layout object, to give each its own React Flow. */
+function layoutKey(layout: Layout): number {
+  let key = layoutKeys.get(layout);
+  if (key === undefined) {
+    key = nextLayoutKey++;
+    layoutKeys.set(layout, key);
+  }
+  return key;
 }
 
 const NO_NODES: BatonNode[] = [];
@@ -348,13 +361,15 @@ function Flow({
     el.dataset.render = overview ? 'overview' : 'dom';
     el.dataset.edges = overview || canvasEdges ? 'canvas' : 'svg';
     el.dataset.fitted = String(fitted);
-    if (!el.dataset.zoom) el.dataset.zoom = initial.zoom.toPrecision(4);
     if (!overview) {
       delete el.dataset.overviewDrawn;
       delete el.dataset.overviewInView;
       delete el.dataset.overviewSettled;
     }
-  }, [overview, canvasEdges, fitted, container, initial]);
+  }, [overview, canvasEdges, fitted, container]);
+  useLayoutEffect(() => {
+    if (container.current) container.current.dataset.zoom = initial.zoom.toPrecision(4);
+  }, [container, initial]);
 
   const onDrawn = useCallback(
     (stats: OverviewFrame) => {

@@ -11,6 +11,9 @@
  *      layer it looks at, keeping the layer's order and one node pitch between nodes; that is
  *      an isotonic regression, solved exactly per layer in O(size) by pooling adjacent
  *      violators. Straight chains come out as straight lines.
+ *   4. a layer taller than the whole drawing would be if it were 1.6 times as wide as high
+ *      (thousands of independent tasks, a fan-out to hundreds) is wrapped into several
+ *      columns, row by row in its order, instead of one column a million pixels tall.
  * Nodes on a cycle (a pasted document not yet validated) go to one extra last layer.
  */
 import { LAYER_GAP, type Layout, NODE_GAP, NODE_HEIGHT, NODE_WIDTH } from './layout-types.ts';
@@ -99,6 +102,11 @@ const defaults: LayeredOptions = {
   nodeGap: NODE_GAP,
 };
 
+/** The drawing's width / height that wrapping tall layers aims at (step 4). */
+const ASPECT = 1.6;
+/** No layer is wrapped below this many rows. */
+const WRAP_MIN_ROWS = 8;
+
 /** Ordering sweeps, then placement sweeps: each costs O(V + E) (plus the sorts). */
 const ORDER_SWEEPS = 4;
 const PLACE_SWEEPS = 4;
@@ -125,13 +133,28 @@ export function layeredLayout(
   const fill = layerStart.slice(0, layers);
   for (let v = 0; v < n; v++) order[fill[layer[v]]++] = v;
 
-  // y of node v: while ordering, its slot in its layer centred on 0.
+  // 4. how many columns each layer takes (1 unless it is far taller than the drawing)
   const pitch = nodeHeight + nodeGap;
+  const columnWidth = nodeWidth + layerGap;
+  const tallest = Math.max(WRAP_MIN_ROWS * pitch, Math.sqrt((n * pitch * columnWidth) / ASPECT));
+  const columns = new Int32Array(layers);
+  const columnStart = new Int32Array(layers + 1);
+  for (let l = 0; l < layers; l++) {
+    const size = layerStart[l + 1] - layerStart[l];
+    columns[l] = Math.max(1, Math.ceil((size * pitch) / tallest));
+    columnStart[l + 1] = columnStart[l] + columns[l];
+  }
+
+  // y of node v: while ordering, its slot in its layer centred on 0 (its row, in a wrapped
+  // layer, where it stays).
   const y = new Float64Array(n);
   const pack = (l: number) => {
     const from = layerStart[l];
     const size = layerStart[l + 1] - from;
-    for (let i = 0; i < size; i++) y[order[from + i]] = (i - (size - 1) / 2) * pitch;
+    const rows = Math.ceil(size / columns[l]);
+    for (let i = 0; i < size; i++) {
+      y[order[from + i]] = (Math.floor(i / columns[l]) - (rows - 1) / 2) * pitch;
+    }
   };
   for (let l = 0; l < layers; l++) pack(l);
 
@@ -167,6 +190,7 @@ export function layeredLayout(
   const blockSum = new Float64Array(n);
   const blockCount = new Int32Array(n);
   const place = (adjacency: Csr, l: number) => {
+    if (columns[l] > 1) return;
     const from = layerStart[l];
     const size = layerStart[l + 1] - from;
     let blocks = 0;
@@ -203,14 +227,18 @@ export function layeredLayout(
     if (y[v] > maxY) maxY = y[v];
   }
   const positions = new Float64Array(2 * n);
-  for (let v = 0; v < n; v++) {
-    positions[2 * v] = layer[v] * (nodeWidth + layerGap);
-    positions[2 * v + 1] = Math.round(y[v] - minY);
+  for (let l = 0; l < layers; l++) {
+    for (let i = layerStart[l]; i < layerStart[l + 1]; i++) {
+      const v = order[i];
+      const column = columnStart[l] + ((i - layerStart[l]) % columns[l]);
+      positions[2 * v] = column * columnWidth;
+      positions[2 * v + 1] = Math.round(y[v] - minY);
+    }
   }
   return {
     engine: 'layered',
     positions,
-    width: layers === 0 ? 0 : layers * (nodeWidth + layerGap) - layerGap,
+    width: layers === 0 ? 0 : columnStart[layers] * columnWidth - layerGap,
     height: n === 0 ? 0 : Math.round(maxY - minY) + nodeHeight,
     routes: null,
   };
