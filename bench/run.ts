@@ -8,14 +8,16 @@ import { benchExecutor } from './executor.ts';
 import { benchParse } from './parse.ts';
 import { benchService } from './service.ts';
 import { benchSubmit } from './submit.ts';
+import { benchUi } from './ui.ts';
 
 const only = process.argv.slice(2);
-const suites: Record<string, () => Promise<Record<string, number>>> = {
+const suites: Record<string, () => Promise<Record<string, number | string>>> = {
   parse: benchParse,
   engine: benchEngine,
   service: benchService,
   executor: benchExecutor,
   submit: benchSubmit,
+  ui: benchUi,
 };
 
 const figures: Record<string, unknown> = {

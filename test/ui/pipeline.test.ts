@@ -12,18 +12,31 @@ import { barsOf, durationOf, formatDuration } from '../../web/src/format.ts';
 import { domainGraph, edgesOf, ShapeError, structureKey } from '../../web/src/graph/domain.ts';
 import { ELK_THOROUGH_NODES, toElkInput } from '../../web/src/graph/elk-input.ts';
 import { flattenElk } from '../../web/src/graph/flatten.ts';
-import {
-  mergeStates,
-  moveSelection,
-  startViewport,
-  toFlowEdges,
-  toFlowNodes,
-} from '../../web/src/graph/flow.ts';
+import { mergeStates, moveSelection, toFlowEdges, toFlowNodes } from '../../web/src/graph/flow.ts';
 import { layeredLayout, longestPathLayers } from '../../web/src/graph/layered.ts';
 import { computeLayout, ELK_MAX_NODES, type ElkLike } from '../../web/src/graph/layout-core.ts';
 import { LAYER_GAP, NODE_HEIGHT, NODE_WIDTH } from '../../web/src/graph/layout-types.ts';
+import {
+  BUFFER_MAX_AREA,
+  BUFFER_MAX_SIDE,
+  bufferRect,
+  countInView,
+} from '../../web/src/graph/overview.ts';
 import { EXAMPLE_DOCUMENT, previewDocument } from '../../web/src/graph/preview.ts';
 import { polylinePath } from '../../web/src/graph/route-path.ts';
+import {
+  DOM_ALWAYS_NODES,
+  FIT_MAX_ZOOM,
+  fitViewport,
+  grow,
+  layoutBounds,
+  minZoomFor,
+  nodeAt,
+  OVERVIEW_ZOOM,
+  usesOverview,
+  visibleRect,
+  windowOf,
+} from '../../web/src/graph/viewport.ts';
 import { frameBatcher } from '../../web/src/live/batch.ts';
 import {
   applyEvents,
@@ -177,6 +190,53 @@ describe('layered fallback layout', () => {
     assert.equal(Math.sign(y(0) - y(1)), Math.sign(y(3) - y(2)));
   });
 
+  it('puts a source next to what consumes it, not in the first column', () => {
+    // 0 -> 1 -> 2 -> 3 and 4 -> 3: node 4 goes right beside 3
+    const { positions } = layeredLayout(
+      5,
+      graph(5, [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [4, 3],
+      ]).edges,
+    );
+    assert.deepEqual(layersOf(positions), [0, 1, 2, 3, 2]);
+  });
+
+  it('draws a chain as a straight line and keeps the drawing compact', () => {
+    const straight = layeredLayout(6, chain(6).edges);
+    for (let i = 1; i < 6; i++) assert.equal(straight.positions[2 * i + 1], straight.positions[1]);
+    assert.equal(straight.height, NODE_HEIGHT);
+    // 500 nodes in 25 steps of 20: no taller than 20 nodes stacked, twice over
+    const g = grid(500, 20);
+    const { height, width } = layeredLayout(g.n, g.edges);
+    assert.ok(height <= 2 * 20 * (NODE_HEIGHT + 16), `height ${height}`);
+    assert.equal(width, 25 * (NODE_WIDTH + LAYER_GAP) - LAYER_GAP);
+  });
+
+  it('wraps a layer far taller than the drawing into columns, every edge still pointing right', () => {
+    for (const g of [
+      graph(2000, []),
+      graph(
+        200,
+        Array.from({ length: 199 }, (_, i) => [0, i + 1] as [number, number]),
+      ),
+    ]) {
+      const { positions, width, height } = layeredLayout(g.n, g.edges);
+      assert.ok(width / height > 0.8 && width / height < 4, `${g.n}: ${width} x ${height}`);
+      for (let k = 0; k < g.edges.length / 2; k++) {
+        assert.ok(positions[2 * g.edges[2 * k + 1]] > positions[2 * g.edges[2 * k]]);
+      }
+      const seen = new Set<string>();
+      for (let i = 0; i < g.n; i++) {
+        const at = `${positions[2 * i]},${positions[2 * i + 1]}`;
+        assert.ok(!seen.has(at), `two nodes at ${at}`);
+        seen.add(at);
+      }
+    }
+  });
+
   it('lays out 100,000 nodes without quadratic work', () => {
     const started = performance.now();
     const big = grid(100_000, 300);
@@ -314,14 +374,6 @@ describe('React Flow nodes with live states', () => {
     assert.equal(moveSelection(moved, 3, 3), moved);
   });
 
-  it('opens a large graph on the middle of its first layer', () => {
-    const view = startViewport(layout, { width: 1000, height: 600 }, 0.5);
-    assert.equal(view.zoom, 0.5);
-    assert.equal(view.x, 24);
-    const centre = layout.positions[1] + NODE_HEIGHT / 2;
-    assert.equal(view.y + centre * 0.5, 300);
-  });
-
   it('colours states as the DOT export does, with readable text', () => {
     assert.deepEqual(swatchOf(State.success), {
       background: STATE_COLOURS.success,
@@ -331,6 +383,117 @@ describe('React Flow nodes with live states', () => {
       background: STATE_COLOURS.canceled,
       color: '#ffffff',
     });
+  });
+});
+
+describe('viewport', () => {
+  const view = { width: 1000, height: 600 };
+  /** every corner of every node of `layout` inside `view` at `viewport` */
+  const allInView = (positions: Float64Array, viewport: { x: number; y: number; zoom: number }) => {
+    const r = visibleRect(viewport, view);
+    for (let i = 0; i < positions.length / 2; i++) {
+      const x = positions[2 * i];
+      const y = positions[2 * i + 1];
+      if (x < r.x || y < r.y || x + NODE_WIDTH > r.x + r.width || y + NODE_HEIGHT > r.y + r.height)
+        return false;
+    }
+    return true;
+  };
+
+  it('fits every node of the layout, whatever its size, and centres it', () => {
+    for (const g of [chain(11), grid(500, 20), grid(5000, 100), grid(20_000, 200)]) {
+      const layout = layeredLayout(g.n, g.edges);
+      const bounds = layoutBounds(layout);
+      assert.equal(bounds.width, layout.width);
+      assert.equal(bounds.height, layout.height);
+      const viewport = fitViewport(bounds, view);
+      assert.ok(allInView(layout.positions, viewport), `${g.n} nodes fit`);
+      // centred: equal margins on the axis that does not limit the zoom
+      const left = viewport.x + bounds.x * viewport.zoom;
+      const right = view.width - (left + bounds.width * viewport.zoom);
+      const top = viewport.y + bounds.y * viewport.zoom;
+      const bottom = view.height - (top + bounds.height * viewport.zoom);
+      assert.ok(Math.abs(left - right) < 1e-6 && Math.abs(top - bottom) < 1e-6);
+      assert.ok(viewport.zoom >= minZoomFor(bounds), 'the fit zoom is allowed');
+    }
+  });
+
+  it('fits a phone-sized view and never zooms a small graph in past FIT_MAX_ZOOM', () => {
+    const g = chain(8);
+    const layout = layeredLayout(g.n, g.edges);
+    const phone = fitViewport(layoutBounds(layout), { width: 360, height: 500 });
+    assert.ok(phone.zoom * layout.width <= 360);
+    const one = layeredLayout(1, new Int32Array(0));
+    assert.equal(fitViewport(layoutBounds(one), view).zoom, FIT_MAX_ZOOM);
+  });
+
+  it('uses the overview only for graphs above DOM_ALWAYS_NODES zoomed out below OVERVIEW_ZOOM', () => {
+    assert.equal(usesOverview(DOM_ALWAYS_NODES, 0.01), false);
+    assert.equal(usesOverview(DOM_ALWAYS_NODES + 1, OVERVIEW_ZOOM - 0.01), true);
+    assert.equal(usesOverview(DOM_ALWAYS_NODES + 1, OVERVIEW_ZOOM), false);
+  });
+
+  it('cuts a window of a large graph: the nodes touching it', () => {
+    const g = grid(5000, 100);
+    const layout = layeredLayout(g.n, g.edges);
+    const view = visibleRect({ x: -2000, y: -1000, zoom: 0.5 }, { width: 1000, height: 600 });
+    const rect = grow(view, 1);
+    const chosen = windowOf(layout.positions, rect);
+    const touching: number[] = [];
+    for (let i = 0; i < g.n; i++) {
+      const x = layout.positions[2 * i];
+      const y = layout.positions[2 * i + 1];
+      if (
+        x + NODE_WIDTH >= rect.x &&
+        x <= rect.x + rect.width &&
+        y + NODE_HEIGHT >= rect.y &&
+        y <= rect.y + rect.height
+      ) {
+        touching.push(i);
+      }
+    }
+    assert.deepEqual(Array.from(chosen), touching);
+    assert.ok(touching.length > 0 && touching.length < g.n / 2, `${touching.length} of ${g.n}`);
+  });
+
+  it('counts what the overview shows and renders a bounded bitmap around the view', () => {
+    const g = grid(20_000, 200);
+    const layout = layeredLayout(g.n, g.edges);
+    const bounds = layoutBounds(layout);
+    const fit = fitViewport(bounds, view);
+    assert.deepEqual(countInView(layout.positions, visibleRect(fit, view)), {
+      drawn: 20_000,
+      inView: 20_000,
+    });
+    // fitted, the bitmap is the graph itself; zoomed in, the view and some around it
+    assert.deepEqual(bufferRect(visibleRect(fit, view), bounds, fit.zoom, 2), bounds);
+    // zoomed in on the middle: the view and half a view around it, within the limits
+    const centred = (zoom: number, size: { width: number; height: number }) => ({
+      x: size.width / 2 - (bounds.x + bounds.width / 2) * zoom,
+      y: size.height / 2 - (bounds.y + bounds.height / 2) * zoom,
+      zoom,
+    });
+    const shown = visibleRect(centred(0.4, view), view);
+    const rect = bufferRect(shown, bounds, 0.4, 2)!;
+    assert.deepEqual(rect, grow(shown, 0.5));
+    assert.ok(rect.width * 0.4 * 2 <= BUFFER_MAX_SIDE);
+    assert.ok(rect.width * rect.height * (0.4 * 2) ** 2 <= BUFFER_MAX_AREA);
+    // a huge screen at pixel ratio 3: no margin rather than a bitmap past the limits
+    const huge = { width: 3000, height: 2000 };
+    const hugeShown = visibleRect(centred(0.4, huge), huge);
+    assert.deepEqual(bufferRect(hugeShown, bounds, 0.4, 3), hugeShown);
+    assert.equal(bufferRect({ x: -1e6, y: -1e6, width: 10, height: 10 }, bounds, 1, 1), null);
+  });
+
+  it('finds the node under a point of the plane', () => {
+    const layout = layeredLayout(4, diamond().edges);
+    for (let i = 0; i < 4; i++) {
+      const x = layout.positions[2 * i] + NODE_WIDTH / 2;
+      const y = layout.positions[2 * i + 1] + NODE_HEIGHT / 2;
+      assert.equal(nodeAt(layout.positions, x, y), i);
+    }
+    assert.equal(nodeAt(layout.positions, -10, -10), -1);
+    assert.equal(nodeAt(layout.positions, NODE_WIDTH + LAYER_GAP / 2, 0), -1, 'between layers');
   });
 });
 

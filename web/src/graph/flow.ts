@@ -155,28 +155,3 @@ export function toFlowEdges(edges: Int32Array, layout: Layout): BatonEdge[] {
   }
   return out;
 }
-
-/**
- * A viewport at `zoom` showing the middle of the leftmost layer at the left edge: where a
- * large graph starts, instead of the whole graph at a zoom where nothing reads (and every
- * node would have to be drawn).
- */
-export function startViewport(
-  layout: Layout,
-  view: { width: number; height: number },
-  zoom: number,
-): { x: number; y: number; zoom: number } {
-  const n = layout.positions.length / 2;
-  if (n === 0) return { x: 0, y: 0, zoom };
-  let minX = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < n; i++) minX = Math.min(minX, layout.positions[2 * i]);
-  let minY = Number.POSITIVE_INFINITY;
-  let maxY = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    if (layout.positions[2 * i] !== minX) continue;
-    minY = Math.min(minY, layout.positions[2 * i + 1]);
-    maxY = Math.max(maxY, layout.positions[2 * i + 1] + NODE_HEIGHT);
-  }
-  const centreY = (minY + maxY) / 2;
-  return { x: 24 - minX * zoom, y: view.height / 2 - centreY * zoom, zoom };
-}
