@@ -6,7 +6,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { toDot, toMermaid } from '../../graph/export.ts';
-import { parseDocument } from '../../graph/parse.ts';
 import { isStateName, State } from '../../graph/states.ts';
 import type { LiveNode, RunDetail, RunSummary } from '../client.ts';
 import { UsageError } from '../documents.ts';
@@ -182,7 +181,7 @@ async function showCommand(id: string, flags: ShowFlags): Promise<void> {
     const render = flags.output === 'dot' ? toDot : toMermaid;
     process.stdout.write(
       render(
-        graphOf(run),
+        await graphOf(run),
         run.nodes.map((node) => node.state),
       ),
     );
@@ -193,9 +192,11 @@ async function showCommand(id: string, flags: ShowFlags): Promise<void> {
 
 /**
  * The run's graph, from the returned document. The server validated it when it was
- * submitted, with its own engines and limits, so neither is checked again here.
+ * submitted, with its own engines and limits, so neither is checked again here. The parser is
+ * loaded only here (see readGraph in ../documents.ts).
  */
-export function graphOf(run: RunDetail) {
+export async function graphOf(run: RunDetail) {
+  const { parseDocument } = await import('../../graph/parse.ts');
   return parseDocument(run, {
     engines: new Set(run.nodes.map((node) => node.engine)),
     maxNodes: Number.MAX_SAFE_INTEGER,
