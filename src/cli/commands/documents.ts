@@ -19,9 +19,9 @@ export function registerDocumentCommands(cli: Command): void {
         .argument('<file>', 'gorch document (JSON or YAML)'),
     ),
     'baton validate examples/gorch-example.json',
-  ).action((file: string, flags: ConfigFlags) => {
+  ).action(async (file: string, flags: ConfigFlags) => {
     config(flags);
-    const graph = readGraph(file);
+    const graph = await readGraph(file);
     process.stdout.write(
       `${file}: valid, ${graph.nodes.length} nodes, ${graph.succ.length} edges\n`,
     );
@@ -43,9 +43,9 @@ export function registerDocumentCommands(cli: Command): void {
         ? 'baton dot examples/gorch-example.json | dot -Tsvg > graph.svg'
         : 'baton mermaid examples/gorch-example.json > graph.mmd',
       `baton show RUN_ID -o ${name}   # the same, coloured by the live states of a run`,
-    ).action((file: string, flags: ConfigFlags) => {
+    ).action(async (file: string, flags: ConfigFlags) => {
       config(flags);
-      process.stdout.write(render(readGraph(file)));
+      process.stdout.write(render(await readGraph(file)));
     });
   }
 

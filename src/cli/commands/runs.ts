@@ -6,7 +6,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { toDot, toMermaid } from '../../graph/export.ts';
-import { parseDocument } from '../../graph/parse.ts';
 import { isFinal, isStateName, State, stateName } from '../../graph/states.ts';
 import { ApiError, type LiveNode, type RunDetail, type RunSummary } from '../client.ts';
 import { UsageError } from '../documents.ts';
@@ -198,7 +197,7 @@ async function showCommand(id: string, flags: ShowFlags): Promise<void> {
   const run = await clientFor(flags).run(id);
   if (flags.output === 'dot' || flags.output === 'mermaid') {
     const render = flags.output === 'dot' ? toDot : toMermaid;
-    process.stdout.write(render(graphOf(run), statesById(run)));
+    process.stdout.write(render(await graphOf(run), statesById(run)));
     return;
   }
   process.stdout.write(render(flags.output, run, () => runTable(run, Date.now())));
@@ -213,9 +212,11 @@ function statesById(run: RunDetail): number[] {
 
 /**
  * The run's graph, from the returned document. The server validated it when it was
- * submitted, with its own engines and limits, so neither is checked again here.
+ * submitted, with its own engines and limits, so neither is checked again here. The parser is
+ * loaded only here (see readGraph in ../documents.ts).
  */
-export function graphOf(run: RunDetail) {
+export async function graphOf(run: RunDetail) {
+  const { parseDocument } = await import('../../graph/parse.ts');
   return parseDocument(run, {
     engines: new Set(run.nodes.map((node) => node.engine)),
     maxNodes: Number.MAX_SAFE_INTEGER,
