@@ -123,7 +123,8 @@ export async function startBaton(
       clearTimeout(timer);
     },
   };
-  const deadline = Date.now() + (options.readyMs ?? 20_000);
+  // a hang bound: on a 2-core machine loaded by other suites a start took more than 20 s
+  const deadline = Date.now() + (options.readyMs ?? 120_000);
   while (!(await listening(port))) {
     if (!alive()) throw new Error(`baton ${args.join(' ')} exited early:\n${output}`);
     if (Date.now() > deadline) {
