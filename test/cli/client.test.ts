@@ -62,7 +62,8 @@ describe('baton client commands', () => {
     dir.remove();
   });
 
-  describe('list', () => {
+  // list, show and logs only read the runs made above: their tests run at once
+  describe('list', { concurrency: true }, () => {
     it('prints a table of runs, newest first', async () => {
       const res = await cli(['list']);
       assert.equal(res.code, 0, res.stderr);
@@ -120,7 +121,7 @@ describe('baton client commands', () => {
     });
   });
 
-  describe('show', () => {
+  describe('show', { concurrency: true }, () => {
     it('prints the run header and a node table', async () => {
       const res = await cli(['show', failed]);
       assert.equal(res.code, 0, res.stderr);
@@ -274,10 +275,10 @@ describe('baton client commands', () => {
     });
   });
 
-  describe('logs', () => {
+  describe('logs', { concurrency: true }, () => {
     it('a node run in the orchestrator (nil, sleep) has an empty log', async () => {
-      for (const node of ['first', '0', 'second', '1']) {
-        const res = await cli(['logs', ok, node]);
+      const nodes = ['first', '0', 'second', '1'];
+      for (const res of await Promise.all(nodes.map((node) => cli(['logs', ok, node])))) {
         assert.equal(res.code, 0, res.stderr);
         assert.equal(res.stdout, '');
       }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig, serverUrl } from '../../src/cli/config.ts';
 import type { RunningServer } from '../../src/cli/server.ts';
+import { READY_BOUND_MS } from '../support/cli.ts';
 import { startTestServer, tempDir } from '../support/server.ts';
 import { BATON, baton, CLEAN_ENV } from './helpers.ts';
 
@@ -255,7 +256,8 @@ executors:
   });
 });
 
-describe('configuration in the real binary', () => {
+// each test has its own files, data directories and processes: two run at once
+describe('configuration in the real binary', { concurrency: 2 }, () => {
   const data = tempDir();
   let server: RunningServer;
   before(async () => {
@@ -317,9 +319,10 @@ describe('configuration in the real binary', () => {
 
   it('a bad configuration fails every command with exit 2 and the field', async () => {
     const bad = file('http:\n  bind_port: eighty\n');
-    for (const args of [['list'], ['run', 'x.json'], ['validate', 'x.json'], ['serve']]) {
-      const res = await baton([...args, '--config', bad]);
-      assert.equal(res.code, 2, `${args[0]}: ${res.stderr}`);
+    const commands = [['list'], ['run', 'x.json'], ['validate', 'x.json'], ['serve']];
+    const results = await Promise.all(commands.map((args) => baton([...args, '--config', bad])));
+    for (const [i, res] of results.entries()) {
+      assert.equal(res.code, 2, `${commands[i][0]}: ${res.stderr}`);
       assert.match(
         res.stderr,
         /^baton: .*config-\d+\.yaml: http\.bind_port: expected a port number 0-65535, got string "eighty"$/m,
@@ -421,7 +424,10 @@ function startServe(
   });
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`not ready:\n${output}`));
+    }, READY_BOUND_MS);
     const onData = (chunk: Buffer) => {
       output += chunk;
       const line = output.split('\n').find((l) => ready.test(l));

@@ -9,6 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { dist } from '../../scripts/dist.ts';
+import { READY_BOUND_MS } from '../support/cli.ts';
 import { tempDir } from '../support/server.ts';
 
 /** No node_modules/.bin, no project: what a fresh shell on a server has. */
@@ -61,7 +62,10 @@ it('the dist tarball runs baton on its own Node.js 24, away from the source tree
   t.after(() => serve.kill('SIGKILL'));
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`serve not ready:\n${output}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`serve not ready:\n${output}`)),
+      READY_BOUND_MS,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk;
       const match = /"url":"(http[^"]+)"/.exec(output);

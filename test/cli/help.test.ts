@@ -8,7 +8,8 @@ const commands = program()
   .commands.map((command) => command.name())
   .filter((name) => name !== 'help');
 
-describe('baton --help', () => {
+// each test starts the binary and only reads its output: several run at once
+describe('baton --help', { concurrency: 4 }, () => {
   it('lists every command, the exit codes and the environment', async () => {
     const res = await baton(['--help']);
     assert.equal(res.code, 0);

@@ -13,7 +13,8 @@ import { BATON, baton, CLEAN_ENV } from './helpers.ts';
 
 const example = new URL('../../examples/gorch-example.json', import.meta.url).pathname;
 
-describe('baton CLI', () => {
+// each test submits and reads only its own runs and files: several run at once
+describe('baton CLI', { concurrency: 3 }, () => {
   const dir = tempDir();
   let server: RunningServer;
   let executor: RefusingExecutor;

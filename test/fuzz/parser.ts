@@ -17,6 +17,9 @@ export interface ParserFuzzResult {
   slowest: string;
 }
 
+/** How long a worker may take to load before its first input. */
+const STARTUP_MS = 300_000;
+
 export function parserFuzz(input: WorkerInput, guardMs: number): Promise<ParserFuzzResult> {
   const worker = new Worker(new URL('./parse-worker.ts', import.meta.url), {
     workerData: input,
@@ -26,22 +29,26 @@ export function parserFuzz(input: WorkerInput, guardMs: number): Promise<ParserF
   return new Promise((resolve, reject) => {
     let last = -1;
     let watchdog: ReturnType<typeof setTimeout>;
-    const arm = () => {
+    const arm = (ms: number) => {
       clearTimeout(watchdog);
       watchdog = setTimeout(() => {
         worker.terminate();
         reject(
           new Error(
-            `parser fuzz ${input.kind} (seed ${input.seed}): input #${last} ran longer than ${guardMs} ms`,
+            last < 0
+              ? `parser fuzz ${input.kind} (seed ${input.seed}): the worker did not start within ${ms} ms`
+              : `parser fuzz ${input.kind} (seed ${input.seed}): input #${last} ran longer than ${ms} ms`,
           ),
         );
-      }, guardMs);
+      }, ms);
     };
-    arm();
+    // The first tick comes once the worker has loaded its modules (the parser, fast-check),
+    // which on a loaded machine took more than the guard: start-up has its own, generous bound.
+    arm(Math.max(guardMs, STARTUP_MS));
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'tick') {
         last = message.n;
-        arm();
+        arm(guardMs);
       } else {
         clearTimeout(watchdog);
         worker.terminate();

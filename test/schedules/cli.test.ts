@@ -7,7 +7,8 @@ import type { RunningServer } from '../../src/cli/server.ts';
 import { baton } from '../cli/helpers.ts';
 import { doc, startTestServer, tempDir } from '../support/server.ts';
 
-describe('baton schedule', () => {
+// the refusals create nothing, so they run beside the life cycle
+describe('baton schedule', { concurrency: true }, () => {
   const dir = tempDir();
   let server: RunningServer;
   const file = (name: string, content: unknown) => {

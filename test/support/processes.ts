@@ -123,8 +123,8 @@ export async function startBaton(
       clearTimeout(timer);
     },
   };
-  // a hang bound: a loaded 2-core machine can take many seconds to load the sources
-  const deadline = Date.now() + (options.readyMs ?? 90_000);
+  // a hang bound: on a 2-core machine loaded by other suites a start took more than 20 s
+  const deadline = Date.now() + (options.readyMs ?? 120_000);
   while (!(await listening(port))) {
     if (!alive()) throw new Error(`baton ${args.join(' ')} exited early:\n${output}`);
     if (Date.now() > deadline) {
