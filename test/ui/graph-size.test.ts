@@ -352,11 +352,11 @@ describe('the graph at every size, in Chromium', { timeout: 600_000 }, () => {
   });
 
   it('colours the overview live as states change', async () => {
-    // s0 runs until the gate opens; s1 ... s199 wait for it
+    // s0 runs until the gate opens; s1 ... s599 wait for it
     const document = runDocument(
       'gated star',
-      200,
-      Array.from({ length: 199 }, (_, i) => [0, i + 1] as [number, number]),
+      600,
+      Array.from({ length: 599 }, (_, i) => [0, i + 1] as [number, number]),
     );
     document.nodes[0] = {
       ...document.nodes[0],
@@ -366,7 +366,7 @@ describe('the graph at every size, in Chromium', { timeout: 600_000 }, () => {
     };
     const page = await openRun(desktop, await submit(document));
     try {
-      await waitAllInView(page, 200);
+      await waitAllInView(page, 600);
       assert.equal(await page.locator('.graph').getAttribute('data-render'), 'overview');
       await waitForColours(page, ['running'], ['success']);
       writeFileSync(join(gates, 'star'), '');
