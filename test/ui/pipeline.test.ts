@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { STATE_COLOURS } from '../../src/graph/export.ts';
 import { State } from '../../src/graph/states.ts';
+import { byId, type RunDetail } from '../../web/src/api.ts';
 import { barsOf, durationOf, formatDuration } from '../../web/src/format.ts';
 import { domainGraph, edgesOf, ShapeError, structureKey } from '../../web/src/graph/domain.ts';
 import { ELK_THOROUGH_NODES, toElkInput } from '../../web/src/graph/elk-input.ts';
@@ -580,6 +581,22 @@ describe('frame batcher', () => {
     schedule.run();
     batcher.push(1002);
     assert.equal(batches.length, 2, 'nothing after cancel');
+  });
+});
+
+describe('run detail', () => {
+  it('puts nodes answered in submitted order back at their ids, as the views index them', () => {
+    const node = (id: number) => ({ id, name: `n${id}` }) as RunDetail['nodes'][number];
+    const run = (ids: number[]) => ({ id: 'r', nodes: ids.map(node) }) as unknown as RunDetail;
+    const permuted = run([2, 0, 1]);
+    assert.deepEqual(
+      byId(permuted).nodes.map((n) => n.name),
+      ['n0', 'n1', 'n2'],
+    );
+    const inOrder = run([0, 1, 2]);
+    assert.equal(byId(inOrder), inOrder);
+    const broken = run([0, 0, 1]);
+    assert.equal(byId(broken), broken, 'not a permutation: shown as it came');
   });
 });
 
