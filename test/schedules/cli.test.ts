@@ -47,7 +47,7 @@ describe('baton schedule', { concurrency: true }, () => {
     assert.match(
       created.stderr,
       new RegExp(
-        `^schedule ${id} "nightly backup" \\(0 3 \\* \\* \\*, Europe/Paris\\): next \\S+Z \\(in \\d+h\\d\\dm\\)$`,
+        `^schedule ${id} "nightly backup" \\(0 3 \\* \\* \\*, Europe/Paris\\): next \\S+Z \\(in (\\d+h\\d\\dm|\\d+m\\d\\ds|[\\d.]+s|\\d+ms)\\)$`,
         'm',
       ),
     );
