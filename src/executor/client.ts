@@ -313,13 +313,9 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
             );
           }
           for await (const line of lines(res.body)) {
-            let answer: {
-              i?: unknown;
-              status?: unknown;
-              error?: { code?: unknown; message?: unknown };
-            };
+            let parsed: unknown;
             try {
-              answer = JSON.parse(line);
+              parsed = JSON.parse(line);
             } catch {
               throw new ExecutorError(
                 url,
@@ -327,6 +323,11 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
                 `${what} answered with something that is not JSON: ${snippet(line)}`,
               );
             }
+            const answer = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as {
+              i?: unknown;
+              status?: unknown;
+              error?: { code?: unknown; message?: unknown } | null;
+            };
             const i = answer.i;
             if (
               typeof i !== 'number' ||
@@ -342,7 +343,7 @@ export function createExecutorClient(options: ExecutorClientOptions): ExecutorCl
               );
             settled[i] = true;
             const error = answer.error;
-            if (error !== undefined) {
+            if (error !== undefined && error !== null) {
               const code = typeof error.code === 'number' ? error.code : 0;
               const message = typeof error.message === 'string' ? error.message : 'no message';
               batch[i].reject(

@@ -17,7 +17,10 @@
  * shell would record.
  *
  * Once stdin closes (the executor exited or died) nothing new is asked of it: it exits as
- * soon as the programs it started have ended. A restarted executor kills it first, before the
+ * soon as the programs it started have ended. Until then it ignores SIGINT, SIGTERM and
+ * SIGHUP (as the per-task /bin/sh wrappers did), so that a stop signalling every process of
+ * the service (systemd's default) leaves it to record the ends of the programs the executor
+ * stops; SIGKILL ends it. A restarted executor kills it first, before the
  * programs it finds still running (orphans.ts), so that no exit it causes is recorded.
  */
 import { constants as fs, openSync, writeSync } from 'node:fs';
@@ -40,6 +43,7 @@ interface Request {
 
 const spawner = posixSupervision;
 spawner?.ownProcessGroup();
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 // in the exits directory of the executor, which names it in the supervisor's environment
 const table = openSync(
   path.join(process.env[SUPERVISOR_VARIABLE]!, EXIT_TABLE),

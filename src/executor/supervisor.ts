@@ -113,8 +113,7 @@ export class Supervisor {
           reject(err);
         },
         ended: (status) => {
-          connection.tasks.delete(taskId);
-          if (connection.tasks.size === 0) unref(connection.child);
+          forget(connection, taskId);
           ended(status);
         },
       };
@@ -199,7 +198,7 @@ export class Supervisor {
     if (answer.pid !== undefined) task.started(answer.pid);
     else if (answer.exited !== undefined) task.ended(answer.exited);
     else {
-      connection.tasks.delete(answer.id);
+      forget(connection, answer.id);
       const err = Object.assign(new Error(answer.error ?? 'could not start'), {
         code: answer.errno,
       });
@@ -227,6 +226,12 @@ export class Supervisor {
     }
     connection.tasks.clear();
   }
+}
+
+/** Drops a task that is over (or never started) from those its supervisor answers for. */
+function forget(connection: Connection, taskId: string): void {
+  connection.tasks.delete(taskId);
+  if (connection.tasks.size === 0) unref(connection.child);
 }
 
 // the supervisor and its pipes keep the executor alive only while it runs programs for it

@@ -234,3 +234,37 @@ test('an executor that says it takes batches but answers 404 gets them one by on
   assert.equal(counts.get('POST /v1/tasks/batch'), 1);
   assert.equal(counts.get('POST /v1/tasks'), 3);
 });
+
+test('a batch answer that is not one line per task fails the submissions, not the client', async (t) => {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('baton-features', 'batch');
+      if (req.url === '/v1/ping') return res.end('{"status":"success"}');
+      res.writeHead(202, { 'content-type': 'application/x-ndjson' });
+      // a line that is no object, then one for a task the batch does not have
+      res.end('null\n{"i":7,"status":{}}\n');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const client = createExecutorClient({
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  });
+  t.after(() => client.close());
+  await client.ping();
+  const answers = await Promise.allSettled([
+    client.submit(node({ engine: 'nil' }), freshKey(), 1),
+    client.submit(node({ engine: 'nil' }), freshKey(), 1),
+  ]);
+  for (const answer of answers) {
+    assert.equal(answer.status, 'rejected');
+    const err = (answer as PromiseRejectedResult).reason as ExecutorError;
+    assert.ok(err instanceof ExecutorError, String(err));
+    assert.equal(err.kind, 'protocol');
+    assert.match(
+      err.message,
+      /POST \/v1\/tasks\/batch\?wait=1 answered a line for no task of the batch: null/,
+    );
+  }
+});

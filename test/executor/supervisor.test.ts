@@ -62,6 +62,8 @@ test('the supervisor starts the programs, records their exits and leaves when it
   assert.equal(idsOf(supervisor).session, idsOf(process.pid).session);
   // the program leads a session of its own, as it did when the executor started it
   assert.equal(idsOf(program).session, program);
+  // a stop signalling every process of the service leaves it to the executor
+  process.kill(supervisor, 'SIGTERM');
   // its exit is recorded in the table before the executor hears of it
   const failed = await h.run(node({ engine: 'shell', artifact: 'fail.sh' }));
   assert.equal(failed.exit_code, 3);
